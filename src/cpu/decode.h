@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The decoder front end: instruction bytes -> Zydis -> struct insn with its
+ * handler chosen (STYLE I5: the decoder produces struct insn and nothing
+ * else; dis.h formats). Each instruction family (exec_*.c) contributes a
+ * table of op_entry rows: a mnemonic and a selector that looks at the
+ * decoded operands and returns the handler for that form, or NULL when
+ * the form is not implemented, which makes the instruction raise #UD.
+ */
+#ifndef FACET_DECODE_H
+#define FACET_DECODE_H
+
+#include <Zydis/Zydis.h>
+
+#include "cpu/insn.h"
+
+/*
+ * Chooses the handler for one decoded form, and may adjust the insn (for
+ * example set INSN_TERM or a derived field). Returns NULL for a form the
+ * family does not implement.
+ */
+typedef insn_fn (*select_fn)(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo);
+
+struct op_entry {
+	ZydisMnemonic mnemonic;
+	select_fn select;
+};
+
+/* The families, each terminated by a row with mnemonic ZYDIS_MNEMONIC_INVALID. */
+extern const struct op_entry exec_alu_ops[];   // exec_alu.c: ADD..CMP, TEST, INC, DEC, NEG, NOT, MUL, IMUL, DIV, IDIV
+extern const struct op_entry exec_shift_ops[]; // exec_shift.c: SHL SHR SAR ROL ROR RCL RCR SHLD SHRD
+extern const struct op_entry exec_bit_ops[];   // exec_bit.c: BT* BSF BSR POPCNT LZCNT TZCNT, BMI1/BMI2
+extern const struct op_entry exec_mov_ops[];   // exec_mov.c: data movement, stack, CMOVcc, SETcc, CMPXCHG, XADD, flag ops
+extern const struct op_entry exec_str_ops[];   // exec_str.c: MOVS CMPS SCAS LODS STOS (+REP), INS OUTS
+extern const struct op_entry exec_ctl_ops[];   // exec_ctl.c: JMP Jcc CALL RET JRCXZ LOOP*
+extern const struct op_entry exec_sys_ops[];   // exec_sys.c: NOP PAUSE CPUID RDTSC UD2 INT3 HLT IN OUT
+
+struct decoder {
+	ZydisDecoder zd;
+	select_fn select[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+};
+
+enum decode_status {
+	DECODE_OK = 0,
+	DECODE_SHORT,   // the bytes end inside the instruction: supply more
+	DECODE_INVALID, // not a valid encoding (the insn raises #UD)
+};
+
+/* Prepares the Zydis decoder for 64-bit mode and the mnemonic -> selector table. */
+void decoder_init(struct decoder *d);
+
+/*
+ * Decodes one instruction from `avail` bytes. On DECODE_OK and
+ * DECODE_INVALID *out is a complete insn (an invalid or unimplemented
+ * instruction gets the #UD handler); on DECODE_SHORT it is untouched.
+ */
+enum decode_status decode_one(const struct decoder *d, const u8 *bytes, size_t avail, struct insn *out);
+
+/* Handler that raises #UD: for invalid and not implemented instructions. */
+int op_ud(struct cpu *c, const struct insn *i);
+
+#endif

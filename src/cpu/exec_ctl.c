@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/exec.h"
+
+const struct op_entry exec_ctl_ops[] = {
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};

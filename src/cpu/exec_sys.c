@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+#include "cpu/exec.h"
+
+const struct op_entry exec_sys_ops[] = {
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report printed when a run ends badly: an exception the guest did
+ * not handle, or a halt nothing can wake. It names the vector, error
+ * code and RIP, formats the instruction at RIP and dumps the registers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "cpu/dis.h"
+#include "cpu/flags.h"
+#include "vmm/machine.h"
+
+static const char *const vector_names[32] = {
+	[0] = "#DE divide error", [1] = "#DB debug", [2] = "NMI", [3] = "#BP breakpoint", [4] = "#OF overflow",
+	[5] = "#BR bound range", [6] = "#UD invalid opcode", [7] = "#NM device not available",
+	[8] = "#DF double fault", [10] = "#TS invalid TSS", [11] = "#NP segment not present",
+	[12] = "#SS stack fault", [13] = "#GP general protection", [14] = "#PF page fault",
+	[16] = "#MF x87 error", [17] = "#AC alignment check", [18] = "#MC machine check",
+	[19] = "#XM SIMD exception", [20] = "#VE virtualization exception",
+};
+
+/* Copies up to 15 code bytes at rip without disturbing the vCPU's pending exception. */
+static size_t peek_code(struct cpu *c, u8 *buf)
+{
+	struct exception saved = c->exc;
+	u64 cr2 = c->cr2;
+	size_t n = 0;
+	for (; n < 15; n++) {
+		u8 *p = mmu_translate(c, c->r[REG_RIP] + n, ACC_READ);
+		if (!p)
+			break;
+		buf[n] = *p;
+	}
+	c->exc = saved;
+	c->cr2 = cr2;
+	return n;
+}
+
+static void dump_registers(struct cpu *c, FILE *out)
+{
+	static const char *const names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					       "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+	for (unsigned k = 0; k < 16; k++)
+		fprintf(out, "  %-3s %016llx%s", names[k], (unsigned long long)c->r[k], k % 4 == 3 ? "\n" : "");
+	fprintf(out, "  rip %016llx  rflags %016llx  cr2 %016llx  cr3 %016llx\n", (unsigned long long)c->r[REG_RIP],
+		(unsigned long long)flags_get(c), (unsigned long long)c->cr2, (unsigned long long)c->cr3);
+	fprintf(out, "  fs.base %016llx  gs.base %016llx  instructions retired %llu\n",
+		(unsigned long long)c->seg_base[SEG_FS], (unsigned long long)c->seg_base[SEG_GS],
+		(unsigned long long)c->icount);
+}
+
+void machine_report(struct machine *mc, enum run_result r, FILE *out)
+{
+	struct cpu *c = &mc->cpus[mc->stopped_cpu];
+	u8 code[15];
+	char text[128] = "(code not readable)";
+	size_t n = peek_code(c, code);
+	if (n)
+		dis_format(code, n, c->r[REG_RIP], text, sizeof(text));
+	if (r == RUN_EXCEPTION) {
+		const char *name = c->exc.vector < 32 && vector_names[c->exc.vector] ? vector_names[c->exc.vector] : "exception";
+		fprintf(out, "facet: vCPU %u: unhandled exception %u (%s)", c->id, c->exc.vector, name);
+		if (c->exc.has_error)
+			fprintf(out, ", error code %#x", c->exc.error);
+		if (c->exc.vector == VEC_PF)
+			fprintf(out, ", address %#llx", (unsigned long long)c->cr2);
+		fprintf(out, "\n");
+	} else if (r == RUN_HALT) {
+		fprintf(out, "facet: vCPU %u: HLT with interrupts disabled: nothing can wake it\n", c->id);
+	} else if (r == RUN_LIMIT) {
+		fprintf(out, "facet: instruction limit reached\n");
+	}
+	fprintf(out, "  at rip %#llx: %s\n", (unsigned long long)c->r[REG_RIP], text);
+	dump_registers(c, out);
+}
