@@ -4,7 +4,7 @@
 # Run by `make`; `scripts/deps.sh bench` adds the reference emulators and
 # `scripts/deps.sh fuzz` the fuzzing toolchain.
 set -e
-need="libzydis-dev"
+need="libzydis-dev clang" # clang: the guests are also built with it (guest/guest.mk)
 case "$1" in
 bench) need="$need qemu-system-x86 bochs bochsbios vgabios bochs-term" ;;
 fuzz) need="$need clang libclang-rt-14-dev" ;;

@@ -45,11 +45,15 @@ int cpu_read_slow(struct cpu *c, gva_t gva, unsigned size, u64 *val)
 	return 0;
 }
 
-/* Drops decoded code on the page behind host pointer p before it is written. */
+/*
+ * Drops decoded code on the page behind host pointer p before it is
+ * written. p may be the sink page (a guest mapping with no RAM behind
+ * it), which holds no code and has no entry in mem->code.
+ */
 static void before_write(struct cpu *c, const u8 *p)
 {
-	hpa_t hpa = (hpa_t)(p - c->mem->ram);
-	if (c->mem->code[hpa >> PAGE_SHIFT])
+	hpa_t hpa = (hpa_t)((uintptr_t)p - (uintptr_t)c->mem->ram);
+	if (hpa < c->mem->size && c->mem->code[hpa >> PAGE_SHIFT])
 		dcache_invalidate_page(c->dc, hpa & PAGE_MASK);
 }
 

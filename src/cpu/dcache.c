@@ -190,6 +190,8 @@ static u32 decode_run(struct dcache *dc, struct block *b, const u8 *code, size_t
 		size_t avail = room - off < ZYDIS_MAX_INSTRUCTION_LENGTH ? room - off : ZYDIS_MAX_INSTRUCTION_LENGTH;
 		if (decode_one(&dc->dec, code + off, avail, &b->insn[n]) == DECODE_SHORT)
 			break; // crosses the page end: it starts the next block
+		if (n > 0 && (b->insn[n].flags & INSN_SYNC))
+			break; // it must start a block: the run loop adds icount per block
 		off += b->insn[n].len;
 		if (b->insn[n++].flags & INSN_TERM)
 			break;

@@ -12,7 +12,8 @@
 #include "cpu/cpu.h"
 
 static const struct op_entry *const families[] = {
-	exec_alu_ops, exec_shift_ops, exec_bit_ops, exec_mov_ops, exec_str_ops, exec_ctl_ops, exec_sys_ops,
+	exec_alu_ops, exec_muldiv_ops, exec_shift_ops, exec_bit_ops, exec_mov_ops, exec_stack_ops, exec_atomic_ops, exec_str_ops, exec_ctl_ops,
+	exec_sys_ops,
 };
 
 void decoder_init(struct decoder *d)
@@ -74,8 +75,18 @@ static bool set_mem(struct insn *i, const ZydisDecodedInstruction *zi, const Zyd
 		i->index = (u8)x;
 		i->scale = (u8)__builtin_ctz(o->mem.scale ? o->mem.scale : 1);
 	}
-	if (zi->address_width == 32)
+	if (zi->address_width == 32) {
 		i->flags |= INSN_ADDR32;
+		/*
+		 * Zydis 4.0 decodes mod 00 + SIB base 101 with REX.B under 67h as
+		 * [r13d] and drops the disp32 (zydis#592, fixed upstream by #593);
+		 * the SDM form is "no base, disp32" whatever REX.B says.
+		 */
+		if ((zi->attributes & ZYDIS_ATTRIB_HAS_SIB) && zi->raw.modrm.mod == 0 && zi->raw.sib.base == 5) {
+			i->base = REG_NONE;
+			i->disp = zi->raw.disp.value;
+		}
+	}
 	return true;
 }
 

@@ -27,13 +27,16 @@ struct op_entry {
 };
 
 /* The families, each terminated by a row with mnemonic ZYDIS_MNEMONIC_INVALID. */
-extern const struct op_entry exec_alu_ops[];   // exec_alu.c: ADD..CMP, TEST, INC, DEC, NEG, NOT, MUL, IMUL, DIV, IDIV
+extern const struct op_entry exec_alu_ops[];   // exec_alu.c: ADD..CMP, TEST, INC, DEC, NEG, NOT
+extern const struct op_entry exec_muldiv_ops[]; // exec_muldiv.c: MUL, IMUL, DIV, IDIV
 extern const struct op_entry exec_shift_ops[]; // exec_shift.c: SHL SHR SAR ROL ROR RCL RCR SHLD SHRD
 extern const struct op_entry exec_bit_ops[];   // exec_bit.c: BT* BSF BSR POPCNT LZCNT TZCNT, BMI1/BMI2
-extern const struct op_entry exec_mov_ops[];   // exec_mov.c: data movement, stack, CMOVcc, SETcc, CMPXCHG, XADD, flag ops
-extern const struct op_entry exec_str_ops[];   // exec_str.c: MOVS CMPS SCAS LODS STOS (+REP), INS OUTS
+extern const struct op_entry exec_mov_ops[];   // exec_mov.c: MOV MOVZX MOVSX MOVSXD MOVBE CMOVcc SETcc BSWAP LEA CBW.. CQO, flag ops
+extern const struct op_entry exec_stack_ops[]; // exec_stack.c: PUSH POP PUSHF POPF ENTER LEAVE
+extern const struct op_entry exec_atomic_ops[]; // exec_atomic.c: XCHG CMPXCHG CMPXCHG8B CMPXCHG16B XADD
+extern const struct op_entry exec_str_ops[];   // exec_str.c: MOVS CMPS SCAS LODS STOS (+REP)
 extern const struct op_entry exec_ctl_ops[];   // exec_ctl.c: JMP Jcc CALL RET JRCXZ LOOP*
-extern const struct op_entry exec_sys_ops[];   // exec_sys.c: NOP PAUSE CPUID RDTSC UD2 INT3 HLT IN OUT
+extern const struct op_entry exec_sys_ops[];   // exec_sys.c: NOP PAUSE CPUID RDTSC UD2 INT3 HLT CLI STI IN OUT INS OUTS
 
 struct decoder {
 	ZydisDecoder zd;

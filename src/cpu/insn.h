@@ -56,6 +56,7 @@ enum opkind { OPK_NONE = 0, OPK_REG, OPK_MEM, OPK_IMM, OPK_OTHER };
 #define INSN_ADDR32 (1u << 3) // 67h: 32-bit address size
 #define INSN_MEM (1u << 4)    // has an explicit memory operand
 #define INSN_TERM (1u << 5)   // ends a decoded block (branch, I/O, system)
+#define INSN_SYNC (1u << 6)   // also starts a block, so icount is exact when it runs (RDTSC)
 
 struct insn {
 	insn_fn fn;    // handler, chosen at decode time

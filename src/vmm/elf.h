@@ -17,9 +17,11 @@ struct elf_image {
 };
 
 /*
- * Checks `buf` (len bytes) and copies its PT_LOAD segments into RAM, which
- * must not touch [0, reserved_lo) or [reserved_hi, RAM end). Returns 0, or
- * -1 with a one-line reason (no trailing newline) in err.
+ * Checks `buf` (len bytes; may be NULL when len is 0) and copies its
+ * PT_LOAD segments into RAM, which must not touch [0, reserved_lo) (the
+ * runner's boot information and page tables) or [reserved_hi, RAM end)
+ * (the boot stack). Returns 0, or -1 with a one-line reason (no trailing
+ * newline) in err; RAM is untouched then.
  */
 must_check int elf_load(struct mem *m, const u8 *buf, size_t len, gpa_t reserved_lo, gpa_t reserved_hi,
 			struct elf_image *out, char *err, size_t errlen);
