@@ -32,6 +32,22 @@ int cpu_raise(struct cpu *c, u8 vec, bool has_error, u32 error)
 	return EXEC_FAULT;
 }
 
+/*
+ * Empties the jump cache when the decode cache was flushed since it was
+ * filled: its block pointers would point into reused arena memory.
+ * Invalidated blocks need no such care: they stay readable, not valid.
+ * Flushes happen only inside dcache_build, so callers sync after a build
+ * and when a run starts.
+ */
+static void jump_cache_sync(struct cpu *c)
+{
+	u64 gen = dcache_stats(c->dc)->flushes;
+	if (likely(c->jc_generation == gen))
+		return;
+	memset(c->jc, 0, sizeof(c->jc));
+	c->jc_generation = gen;
+}
+
 /* Returns the block at RIP, building it if needed; NULL after a fetch fault. */
 static struct block *fetch_block(struct cpu *c)
 {
@@ -40,7 +56,8 @@ static struct block *fetch_block(struct cpu *c)
 	if (!code && !(code = mmu_translate(c, rip, ACC_EXEC)))
 		return NULL;
 	hpa_t hpa = (hpa_t)(code - c->mem->ram);
-	struct block *b = dcache_lookup(c->dc, hpa);
+	struct jump_cache *jc = &c->jc[(hpa ^ (hpa >> 12)) & (JC_ENTRIES - 1)];
+	struct block *b = jc->hpa == hpa && jc->b && jc->b->valid ? jc->b : dcache_lookup(c->dc, hpa);
 	if (b && unlikely(b->last_page != (hpa & PAGE_MASK))) {
 		/* A page-crossing instruction: its second page must still be executable and the same frame. */
 		gva_t last = rip + b->last_gva_off;
@@ -50,7 +67,14 @@ static struct block *fetch_block(struct cpu *c)
 		if ((((hpa_t)(p - c->mem->ram)) & PAGE_MASK) != b->last_page)
 			dcache_invalidate_page(c->dc, b->last_page), b = NULL;
 	}
-	return b ? b : dcache_build(c->dc, c, code, hpa);
+	if (!b) {
+		if (!(b = dcache_build(c->dc, c, code, hpa)))
+			return NULL;
+		jump_cache_sync(c); // the build may have flushed the decode cache
+	}
+	jc->hpa = hpa;
+	jc->b = b;
+	return b;
 }
 
 /* Runs one block; returns the enum exec of the instruction that ended it. */
@@ -70,6 +94,7 @@ static int run_block(struct cpu *c, const struct block *b)
 enum cpu_stop cpu_run(struct cpu *c, u64 budget)
 {
 	u64 end = c->icount + budget;
+	jump_cache_sync(c); // another vCPU may have flushed the decode cache
 	while (c->icount < end) {
 		if (c->halted)
 			return CPU_STOP_HLT;

@@ -20,6 +20,9 @@
 
 struct mem;
 struct dcache;
+struct block;
+
+#define JC_ENTRIES 4096
 
 enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
@@ -107,6 +110,11 @@ struct cpu {
 	struct dcache *dc;  // shared decode cache (not owned)
 	struct cpu *peers;  // all vCPUs of the machine, for TLB shootdown of code pages
 	unsigned npeers;
+	u64 jc_generation;  // decode-cache flush count the jump cache is valid for
+	struct jump_cache {
+		hpa_t hpa;          // host-physical address of a block's first byte
+		struct block *b;    // that block, if still valid
+	} jc[JC_ENTRIES];       // recently entered blocks, direct mapped by hpa
 	struct tlb tlb;
 };
 
