@@ -34,7 +34,7 @@
  *                     chosen arbitrarily
  *                EBX  31:24 initial APIC ID = vCPU index; no CLFLUSH
  *                     size and no logical-processor count (no HTT)
- *                ECX  13 CX16 (CMPXCHG16B), 23 POPCNT
+ *                ECX  13 CX16 (CMPXCHG16B), 22 MOVBE, 23 POPCNT
  *                EDX  4 TSC, 6 PAE (the paging format), 8 CX8
  *                     (CMPXCHG8B), 15 CMOV
  *   2-6          all zero: no cache, monitor or power information
@@ -58,7 +58,7 @@
 #define CPUID_MAX_BASIC 0x7u
 #define CPUID_MAX_EXT 0x80000008u
 #define CPUID_SIGNATURE 0x611u
-#define CPUID_1_ECX ((1u << 13) | (1u << 23))
+#define CPUID_1_ECX ((1u << 13) | (1u << 22) | (1u << 23))
 #define CPUID_1_EDX ((1u << 4) | (1u << 6) | (1u << 8) | (1u << 15))
 #define CPUID_7_EBX ((1u << 3) | (1u << 8))
 #define CPUID_X1_ECX ((1u << 0) | (1u << 5))
@@ -356,15 +356,24 @@ static insn_fn sel_one(struct insn *i, const ZydisDecodedInstruction *zi, const 
 	}
 }
 
+/* Port accesses are at most 32 bits: REX.W does not widen them (SDM Vol. 2 IN, OUT, INS, OUTS). */
+static void clamp_port_size(struct insn *i)
+{
+	if (i->osz > 4)
+		i->osz = 4;
+}
+
 /* IN: operand 0 is AL/AX/EAX, operand 1 imm8 or DX. */
 static insn_fn sel_in(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	clamp_port_size(i);
 	return i->k[1] == OPK_IMM ? op_in_eAX_Ib : op_in_eAX_DX;
 }
 
 /* OUT: operand 0 is imm8 or DX, operand 1 AL/AX/EAX. */
 static insn_fn sel_out(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	clamp_port_size(i);
 	return i->k[0] == OPK_IMM ? op_out_Ib_eAX : op_out_DX_eAX;
 }
 
@@ -375,6 +384,7 @@ static insn_fn sel_out(struct insn *i, const ZydisDecodedInstruction *zi, const 
  */
 static insn_fn sel_strio(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	clamp_port_size(i);
 	if (zi->address_width == 32)
 		i->flags |= INSN_ADDR32;
 	for (unsigned n = 0; n < zi->operand_count; n++) {

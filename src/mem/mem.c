@@ -70,7 +70,7 @@ u32 mem_io_in(struct mem *m, u16 port, unsigned size)
 {
 	struct io_port *io = &m->io[port];
 	if (!io->in)
-		return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+		return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	return io->in(io->opaque, port, size);
 }
 

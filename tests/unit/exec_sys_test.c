@@ -156,7 +156,7 @@ TEST(sys, cpuid_features_are_what_facet_implements)
 	run_cpuid(mc, 1, 0, v);
 	EXPECT_EQ(0x611, v[0]);
 	EXPECT_EQ(0, v[1]); // APIC ID of vCPU 0, nothing else
-	EXPECT_EQ((1u << 13) | (1u << 23), v[2]);                          // CX16 POPCNT; no SSE3..
+	EXPECT_EQ((1u << 13) | (1u << 22) | (1u << 23), v[2]);              // CX16 MOVBE POPCNT; no SSE3..
 	EXPECT_EQ((1u << 4) | (1u << 6) | (1u << 8) | (1u << 15), v[3]); // TSC PAE CX8 CMOV
 	EXPECT_EQ(0, v[3] & 1);                                           // no FPU
 	EXPECT_EQ(0, v[3] & (3u << 25));                                  // no SSE, SSE2
