@@ -169,9 +169,10 @@ done
 
 # The table: one row per workload; per reference emulator its net time, the ratio and the console check.
 echo
-echo "Guest work, timed in one run: wall time minus each emulator's start-up (null guest:$(for e in facet $refs; do eval "printf ' %s %.3f s' $e \$startup_$e"; done))."
-echo "facet/X is Facet's time over X's for the same guest work: below 1.00 Facet is faster."
-echo "MIPS: Facet's instructions retired (facet run --stats) per second of its net time."
+echo "Times: guest work in seconds, all measured in this run: wall time minus each emulator's"
+echo "start-up, timed with a null guest:$(for e in facet $refs; do eval "printf ' %s %.3f s' $e \$startup_$e"; done)."
+echo "facet/X: Facet's time over X's for the same guest work; below 1.00 Facet is faster."
+echo "MIPS: Facet's guest instructions per second of its run loop, from facet run --stats."
 case " $refs " in *" qemu "*) echo "QEMU: $qemu_version, TCG." ;; esac
 case " $refs " in *" bochs "*) echo "Bochs: $bochs_build." ;; esac
 echo

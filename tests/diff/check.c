@@ -15,9 +15,11 @@
  * the destination where the SDM says the result itself is undefined (BSF
  * and BSR of zero, SHLD/SHRD with a count above the operand size).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../unit/fixture.h"
 #include "../unit/test.h"
@@ -30,6 +32,9 @@
 #define FLAGS_ALL_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 #define STEP_LIMIT 100000
 #define DETAILS_DEFAULT 12
+#define WATCHDOG_SECONDS 300 // a whole family takes a few seconds even under ASan
+
+static char current_form[192]; // for the watchdog's message
 
 struct mstat {
 	u32 forms, bad_forms, unimpl_forms;
@@ -47,6 +52,8 @@ struct run {
 	unsigned details;   // mismatch reports left to print
 	const char *only;   // FACET_DIFF_ONLY
 	bool verbose;
+	bool trace;         // FACET_DIFF_TRACE: print the first two cases of every form
+	bool list;          // FACET_DIFF_LIST: print every form
 	unsigned skipped[FEAT_COUNT];
 	enum inject inject; // self-check only: a difference planted in Facet's outcome
 	u64 inject_flags;   // INJECT_FLAGS: the RFLAGS bits to flip
@@ -115,6 +122,8 @@ static void facet_run(struct run *r, const struct dform *f, bool block, const st
 		dcache_invalidate_page(r->mc->dc, SB_CLEAR_LO & PAGE_MASK);
 		dcache_invalidate_page(r->mc->dc, (SB_CLEAR_LO + SB_CLEAR_LEN - 1) & PAGE_MASK);
 		s = cpu_run(c, f->ninsn);
+		while (s == CPU_STOP_BUDGET && c->r[REG_RIP] - SB_INSN < f->len && ++steps < STEP_LIMIT)
+			s = cpu_run(c, 1); // a REP instruction retired a chunk of its iterations
 		if (s == CPU_STOP_HLT) // the HLT at a landing pad: RIP is past it
 			c->r[REG_RIP]--;
 	} else {
@@ -203,6 +212,17 @@ static void undefined(const struct dform_info *fi, const struct dmemop *mem, con
 	}
 }
 
+static const char *reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+				     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+
+static const char *vec_name(u8 v)
+{
+	static const char *const names[21] = { "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "?",
+					       "#TS", "#NP", "#SS", "#GP", "#PF", "?", "#MF", "#AC", "#MC", "#XM",
+					       "#VE" };
+	return v < 21 ? names[v] : "?";
+}
+
 /* Compares the two outcomes under the masks; returns a short description of what differs, or "" when they agree. */
 static const char *differences(struct run *r, const struct judged *j, char *buf, size_t len)
 {
@@ -215,10 +235,10 @@ static const char *differences(struct run *r, const struct judged *j, char *buf,
 		n += (size_t)snprintf(buf + n, len - n, "fault ");
 	for (int k = 0; k < 16 && n < len; k++)
 		if (!(j->regmask & (1u << k)) && h->r[k] != f->r[k])
-			n += (size_t)snprintf(buf + n, len - n, "r%d ", k);
+			n += (size_t)snprintf(buf + n, len - n, "%s ", reg_names[k]);
 	if (n < len && h->rip != f->rip)
 		n += (size_t)snprintf(buf + n, len - n, "rip ");
-	u64 fmask = h->fault ? FLAGS_ALL_ARITH | RFLAGS_DF : ~j->undef;
+	u64 fmask = h->fault ? ~RFLAGS_RF : ~j->undef; // the kernel's saved RFLAGS of a fault has RF set
 	if (n < len && ((h->rflags ^ f->rflags) & fmask))
 		n += (size_t)snprintf(buf + n, len - n, "rflags(%#llx) ", (unsigned long long)((h->rflags ^ f->rflags) & fmask));
 	if (n < len && h->fault && h->vec == VEC_PF && h->cr2 != f->cr2)
@@ -232,9 +252,6 @@ static const char *differences(struct run *r, const struct judged *j, char *buf,
 	return buf;
 }
 
-static const char *reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-				     "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
-
 static void print_state(const char *who, const struct dstate *s)
 {
 	printf("  %-6s", who);
@@ -242,7 +259,7 @@ static void print_state(const char *who, const struct dstate *s)
 		printf("%s%s=%016llx", k % 4 == 0 && k ? "\n        " : " ", reg_names[k], (unsigned long long)s->r[k]);
 	printf("\n         rip=%016llx rflags=%#llx", (unsigned long long)s->rip, (unsigned long long)s->rflags);
 	if (s->fault)
-		printf(" fault=vector %u", s->vec);
+		printf(" fault=%s", vec_name(s->vec));
 	if (s->fault && s->vec == VEC_PF)
 		printf(" cr2=%#llx", (unsigned long long)s->cr2);
 	if (s->hang)
@@ -279,16 +296,33 @@ static void print_memory(struct run *r, const struct dmemop *mem, unsigned nmem)
 	}
 }
 
+/* Formats every instruction in code[0..len) (a sequence has two), separated by "; ". */
+static void format_code(const u8 *code, unsigned len, char *out, size_t outlen)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (unsigned off = 0; off < len && n + 1 < outlen;) {
+		unsigned l = dis_format(code + off, len - off, SB_INSN + off, out + n, outlen - n);
+		n += strlen(out + n);
+		if (!l)
+			break;
+		off += l;
+		if (off < len && n + 3 < outlen)
+			n += (size_t)snprintf(out + n, outlen - n, "; ");
+	}
+}
+
 static void report(struct run *r, const u8 *code, unsigned len, u64 seed, unsigned k, const struct dstate *in,
 		   const struct judged *j, const struct dmemop *mem, unsigned nmem, const char *what)
 {
-	char text[128];
-	dis_format(code, len, SB_INSN, text, sizeof(text));
-	printf("diff mismatch: %s  [", text);
+	char text[192];
+	format_code(code, len, text, sizeof(text));
+	printf("diff %s: %s  [", what[0] ? "mismatch" : "case (agrees)", text);
 	for (unsigned b = 0; b < len; b++)
 		printf("%s%02x", b ? " " : "", code[b]);
-	printf("]\n  base seed %#llx, form seed %#llx, case %u; differs: %s; undefined flags masked %#llx\n",
-	       (unsigned long long)r->base_seed, (unsigned long long)seed, k, what, (unsigned long long)j->undef);
+	printf("]\n  base seed %#llx, form seed %#llx, case %u (%s); differs: %s; undefined flags masked %#llx\n",
+	       (unsigned long long)r->base_seed, (unsigned long long)seed, k, k & 1 ? "cpu_run" : "cpu_step",
+	       what[0] ? what : "nothing", (unsigned long long)j->undef);
 	print_state("input", in);
 	print_state("host", &j->host);
 	print_state("facet", &j->facet);
@@ -314,8 +348,8 @@ static bool outside_agrees(struct run *r, const u8 *code, unsigned len)
 		u8 *f = ram(r, maps[k].base);
 		if (!memcmp(h, f, maps[k].size))
 			continue;
-		char text[128];
-		dis_format(code, len, SB_INSN, text, sizeof(text));
+		char text[192];
+		format_code(code, len, text, sizeof(text));
 		printf("diff mismatch: %s wrote memory outside the windows (%#llx..%#llx)\n", text,
 		       (unsigned long long)maps[k].base, (unsigned long long)(maps[k].base + maps[k].size));
 		memcpy(f, h, maps[k].size);
@@ -360,7 +394,7 @@ static int run_case(struct run *r, const struct dform *f, const struct dform_inf
 	if (r->inject)
 		inject(r, &j);
 	differences(r, &j, what, sizeof(what));
-	if (getenv("FACET_DIFF_TRACE") && k < 2)
+	if (r->trace && k < 2)
 		report(r, code, f->len, seed, k, &in, &j, mem, fi->nmem, what);
 	if (!what[0])
 		return 0;
@@ -377,11 +411,12 @@ static int run_case(struct run *r, const struct dform *f, const struct dform_inf
 static void run_form(struct run *r, const struct dform *f, struct dtotals *t)
 {
 	struct dform_info fi;
-	char text[128];
+	char text[192];
 	bool decoded = info_init(&fi, f, native_fsbase());
-	dis_format(f->bytes, f->len, SB_INSN, text, sizeof(text));
+	format_code(f->bytes, f->len, text, sizeof(text));
 	if (r->only && !strstr(text, r->only))
 		return;
+	snprintf(current_form, sizeof(current_form), "%s", text);
 	if (!native_has(f->feat)) {
 		r->skipped[f->feat]++, t->skipped_forms++;
 		return;
@@ -395,7 +430,7 @@ static void run_form(struct run *r, const struct dform *f, struct dtotals *t)
 		return;
 	}
 	struct mstat *ms = &r->ms[decoded ? fi.zi.mnemonic : ZYDIS_MNEMONIC_INVALID];
-	if (getenv("FACET_DIFF_LIST"))
+	if (r->list)
 		printf("form %s\n", text);
 	unsigned ncases = f->invalid ? 16 : r->cases, bad = 0, unimpl = 0;
 	u64 seed = mix64(r->base_seed, form_hash(f));
@@ -442,6 +477,16 @@ static void print_summary(struct run *r, enum dfam fam, const struct dtotals *t)
 			printf("  note: %u forms skipped, the host has no %s\n", r->skipped[fe], native_feat_name(fe));
 }
 
+/* A hang (Facet never finishing an instruction) would stall the whole runner: say where, and stop. */
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "diff: watchdog: no progress, stuck in form ";
+	(void)sig;
+	if (write(1, msg, sizeof(msg) - 1) > 0 && write(1, current_form, strlen(current_form)) > 0)
+		(void)!write(1, "\n", 1);
+	_exit(3);
+}
+
 /* Zeroes the native maps and the same ranges of guest RAM, so that both worlds start equal. */
 static void clear_worlds(struct run *r)
 {
@@ -449,6 +494,21 @@ static void clear_worlds(struct run *r)
 	memset((void *)(uintptr_t)SB_STACK_MAP, 0, SB_STACK_MAP_SIZE);
 	memset(ram(r, SB_DATA_MAP), 0, SB_DATA_MAP_SIZE);
 	memset(ram(r, SB_STACK_MAP), 0, SB_STACK_MAP_SIZE);
+}
+
+/* Reads the environment (see diff.h) and makes both worlds' memory equal. */
+static void run_setup(struct run *r)
+{
+	r->c = fixture_cpu(r->mc);
+	r->base_seed = env_u64("FACET_DIFF_SEED", 0x5eed);
+	r->cases = (unsigned)env_u64("FACET_DIFF_CASES", 400);
+	r->verbose = env_u64("FACET_DIFF_VERBOSE", 0) != 0;
+	r->trace = env_u64("FACET_DIFF_TRACE", 0) != 0;
+	r->list = env_u64("FACET_DIFF_LIST", 0) != 0;
+	r->only = getenv("FACET_DIFF_ONLY");
+	r->details = DETAILS_DEFAULT;
+	state_pool_init(r->base_seed);
+	clear_worlds(r);
 }
 
 unsigned check_family(enum dfam fam, struct dtotals *t)
@@ -472,17 +532,14 @@ unsigned check_family(enum dfam fam, struct dtotals *t)
 		return 1;
 	}
 	struct dform *forms = forms_build(&n);
-	r.c = fixture_cpu(r.mc);
-	r.base_seed = env_u64("FACET_DIFF_SEED", 0x5eed);
-	r.cases = (unsigned)env_u64("FACET_DIFF_CASES", 240);
-	r.verbose = env_u64("FACET_DIFF_VERBOSE", 0) != 0;
-	r.only = getenv("FACET_DIFF_ONLY");
-	r.details = DETAILS_DEFAULT;
-	state_pool_init(r.base_seed);
-	clear_worlds(&r);
+	run_setup(&r);
+	signal(SIGALRM, on_watchdog);
+	alarm(WATCHDOG_SECONDS);
 	for (size_t k = 0; k < n; k++)
 		if (forms[k].fam == fam)
 			run_form(&r, &forms[k], &ft);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
 	print_summary(&r, fam, &ft);
 	free(forms);
 	free(r.ms);
@@ -495,17 +552,22 @@ unsigned check_family(enum dfam fam, struct dtotals *t)
 
 unsigned check_selftest(const u8 *bytes, unsigned len, enum inject kind, u64 flags, unsigned *ncases)
 {
-	char err[160];
+	char err[160] = "out of memory";
 	struct run r = { .base_seed = 0x5e1f, .cases = 240, .inject = kind, .inject_flags = flags };
 	struct dform f = { .len = (u8)len, .ninsn = 1 };
 	struct dform_info fi;
 	unsigned bad = 0;
 	memcpy(f.bytes, bytes, len);
 	*ncases = r.cases;
-	if (native_init(err, sizeof(err)) || !(r.mc = fixture_new()) || !info_init(&fi, &f, native_fsbase())) {
+	if (native_init(err, sizeof(err))) {
 		printf("diff self-check: cannot run (%s)\n", err);
+		return ~0u;
+	}
+	if (!(r.mc = fixture_new()) || !info_init(&fi, &f, native_fsbase())) {
+		printf("diff self-check: cannot run (no machine, or the form does not decode)\n");
 		if (r.mc)
 			fixture_free(r.mc);
+		native_fini();
 		return ~0u;
 	}
 	r.c = fixture_cpu(r.mc);

@@ -6,7 +6,10 @@
  * fixture machine), from the same registers, RFLAGS and memory. All
  * sixteen GPRs, RIP, RFLAGS (less the flags the SDM leaves undefined for
  * that instruction and operands) and the memory windows must agree, and so
- * must faults (#DE, #PF, #GP, #UD...).
+ * must faults (#DE, #PF, #GP, #UD...). Even cases run in Facet by single
+ * steps, odd ones through the decoded-block path (cpu_run); a family of
+ * two-instruction sequences (flag producer, flag consumer) checks lazy
+ * flags across instructions.
  *
  * Pieces:
  * - native.c: the sandbox, the generated entry/exit stubs, the signal
@@ -19,9 +22,11 @@
  *   reports and per-mnemonic summaries.
  * - diff_test.c: one TEST per family.
  *
- * Environment: FACET_DIFF_SEED (base seed), FACET_DIFF_CASES (cases per
- * form), FACET_DIFF_ONLY (run only forms whose text contains it),
- * FACET_DIFF_VERBOSE (print every mismatch and every mnemonic).
+ * Environment: FACET_DIFF_SEED (base seed, default 0x5eed), FACET_DIFF_CASES
+ * (cases per form, default 400), FACET_DIFF_ONLY (run only forms whose
+ * text contains it), FACET_DIFF_VERBOSE=1 (print every mismatch and every
+ * mnemonic), FACET_DIFF_LIST=1 (print every form), FACET_DIFF_TRACE=1
+ * (print the first two cases of every form, agreeing or not).
  */
 #ifndef FACET_DIFF_H
 #define FACET_DIFF_H
@@ -57,7 +62,7 @@ enum dfam {
 };
 
 /* Host features a form needs (CPUID); forms whose feature is missing are skipped with a note. */
-enum dfeat { FEAT_NONE, FEAT_BMI1, FEAT_BMI2, FEAT_LZCNT, FEAT_POPCNT, FEAT_CX16, FEAT_LAHF, FEAT_COUNT };
+enum dfeat { FEAT_NONE, FEAT_BMI1, FEAT_BMI2, FEAT_LZCNT, FEAT_POPCNT, FEAT_CX16, FEAT_LAHF, FEAT_MOVBE, FEAT_COUNT };
 
 /* One instruction form: its bytes (immediates and displacements are rewritten per case). */
 struct dform {
@@ -111,6 +116,7 @@ struct dform *forms_build(size_t *n);
 struct dmemop {
 	int base, index;   // GPR numbers, -1 none, 16 RIP
 	unsigned scale;    // log2
+	u64 index_mask;    // the bits of the index register that count (AL for XLAT)
 	s64 disp;
 	u64 segbase;
 	unsigned size;     // bytes accessed

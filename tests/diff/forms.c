@@ -520,7 +520,23 @@ static const struct tmpl mov_ops[] = {
 	T1(0xfc, NM, 0, SZ_NONE, 0), T1(0xfd, NM, 0, SZ_NONE, 0),
 	T1(0x90, NM, 0, SZ_V, 0),         { { 0x90 }, 1, NM, 0, SZ_NONE, 0, 0xf3, FEAT_NONE }, // NOP, PAUSE
 	T2(0x1f, 0, 0, SZ_V, K_R | K_M),
+	{ { 0x0f, 0xc7 }, 2, 1, 0, SZ_D, K_M | K_L, 0, FEAT_NONE },             // CMPXCHG8B
+	{ { 0x0f, 0x38, 0xf0 }, 3, G, 0, SZ_V, K_M, 0, FEAT_MOVBE },          // MOVBE Gv, Mv
+	{ { 0x0f, 0x38, 0xf1 }, 3, G, 0, SZ_V, K_M, 0, FEAT_MOVBE },          // MOVBE Mv, Gv
+	T1(0xd7, NM, 0, SZ_NONE, 0), T1(0xd7, NM, 0, SZ_Q, 0),              // XLAT (REX.W changes nothing)
+	T2(0x18, 0, 0, SZ_NONE, K_M), T2(0x18, 1, 0, SZ_NONE, K_M),         // PREFETCHNTA, PREFETCHT0
+	T2(0x18, 2, 0, SZ_NONE, K_M), T2(0x18, 3, 0, SZ_NONE, K_M),         // PREFETCHT1, PREFETCHT2
+	{ { 0x0f, 0x1e, 0xfa }, 3, NM, 0, SZ_NONE, 0, 0xf3, FEAT_NONE },      // ENDBR64
+	{ { 0x0f, 0x1e, 0xfb }, 3, NM, 0, SZ_NONE, 0, 0xf3, FEAT_NONE },      // ENDBR32
 };
+
+/* XLAT with 67h (EBX) and with a segment override. */
+static void gen_xlat(struct builder *b)
+{
+	static const u8 forms[][4] = { { 2, 0x67, 0xd7 }, { 2, 0x64, 0xd7 }, { 3, 0x65, 0x67, 0xd7 } };
+	for (size_t k = 0; k < ARRAY_SIZE(forms); k++)
+		add_form(b, forms[k] + 1, forms[k][0], FEAT_NONE, false);
+}
 
 /* CMOVcc and SETcc for all sixteen conditions. */
 static void gen_cond(struct builder *b)
@@ -619,13 +635,11 @@ static void gen_strings(struct builder *b)
 	static const u8 ops[] = { 0xa4, 0xa6, 0xaa, 0xac, 0xae }; // MOVS CMPS STOS LODS SCAS
 	static const unsigned sizes[] = { 1, 2, 4, 8 };
 	for (size_t o = 0; o < ARRAY_SIZE(ops); o++) {
-		bool cmp = ops[o] == 0xa6 || ops[o] == 0xae, src = ops[o] != 0xaa && ops[o] != 0xae;
+		bool src = ops[o] != 0xaa && ops[o] != 0xae;
 		for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 			unsigned sz = sizes[s];
-			const u8 reps[] = { 0, 0xf3, cmp ? 0xf2 : 0 };
+			const u8 reps[] = { 0, 0xf3, 0xf2 }; // F2 on MOVS/LODS/STOS repeats like F3
 			for (size_t r = 0; r < ARRAY_SIZE(reps); r++) {
-				if (r == 2 && !reps[r])
-					continue;
 				for (int a32 = 0; a32 < 2; a32++) {
 					struct enc e = { .rep = reps[r], .o16 = sz == 2, .rexw = sz == 8, .a32 = a32,
 							 .op = { (u8)(ops[o] + (sz != 1)) }, .oplen = 1, .reg = -1, .rm = -1,
@@ -786,6 +800,7 @@ struct dform *forms_build(size_t *n)
 	expand_all(&b, mov_ops, ARRAY_SIZE(mov_ops));
 	gen_cond(&b);
 	gen_moffs(&b);
+	gen_xlat(&b);
 	b.fam = FAM_STACK;
 	expand_all(&b, stack_ops, ARRAY_SIZE(stack_ops));
 	gen_stack_special(&b);

@@ -278,6 +278,7 @@ bool native_has(enum dfeat f)
 	case FEAT_BMI2: return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8));
 	case FEAT_LZCNT: return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5));
 	case FEAT_LAHF: return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & 1u);
+	case FEAT_MOVBE: return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 22));
 	default: return false;
 	}
 }
@@ -285,6 +286,6 @@ bool native_has(enum dfeat f)
 const char *native_feat_name(enum dfeat f)
 {
 	static const char *const names[FEAT_COUNT] = { "", "BMI1", "BMI2", "LZCNT", "POPCNT", "CMPXCHG16B",
-						       "LAHF/SAHF" };
+						       "LAHF/SAHF", "MOVBE" };
 	return f < FEAT_COUNT ? names[f] : "?";
 }

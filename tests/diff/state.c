@@ -320,11 +320,11 @@ static u64 solve(const struct dform_info *fi, struct dmemop *m, struct dstate *s
 		else
 			set_addr_reg(st, m->base, (rest * inverse_odd(mul)) & am, m->a32);
 	} else {
-		u64 idx = m->index < 0 ? 0 : (m->a32 ? (u32)st->r[m->index] : st->r[m->index]) << m->scale;
+		u64 idx = m->index < 0 ? 0 : (st->r[m->index] & m->index_mask) << m->scale;
 		set_addr_reg(st, m->base, (want - (u64)m->disp - idx) & am, m->a32);
 	}
 	u64 b = m->base == 16 ? next : m->base < 0 ? 0 : st->r[m->base];
-	u64 i = m->index < 0 ? 0 : st->r[m->index] << m->scale;
+	u64 i = m->index < 0 ? 0 : (st->r[m->index] & m->index_mask) << m->scale;
 	return m->segbase + ((b + i + (u64)m->disp) & am);
 }
 
@@ -373,9 +373,10 @@ static void fix_cmpxchg(const struct dform_info *fi, const struct dmemop *mem, u
 		set_gpr(st, 0, 0, fi->zi.operand_width, val[0]);
 		return;
 	}
-	const u8 *p = dmem_at(dm, mem[0].ea, 16);
+	unsigned half = fi->zi.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B ? 4 : 8; // EDX:EAX or RDX:RAX
+	const u8 *p = fi->nmem ? dmem_at(dm, mem[0].ea, 2 * half) : NULL;
 	if (p)
-		st->r[0] = load_le(p, 8), st->r[2] = load_le(p + 8, 8);
+		set_gpr(st, 0, 0, half * 8, load_le(p, half)), set_gpr(st, 2, 0, half * 8, load_le(p + half, half));
 }
 
 /* Returns the string operand based on register gpr (RSI or RDI), or NULL. */
@@ -493,7 +494,7 @@ void state_gen(const struct dform_info *fi, struct dmemop *mem, u64 seed, unsign
 	if (mn == ZYDIS_MNEMONIC_DIV || mn == ZYDIS_MNEMONIC_IDIV)
 		fix_div(fi, &x, st, val[0]);
 	place_memory(fi, mem, k, &x, st, m, code, val, has);
-	if (mn == ZYDIS_MNEMONIC_CMPXCHG || mn == ZYDIS_MNEMONIC_CMPXCHG16B)
+	if (mn == ZYDIS_MNEMONIC_CMPXCHG || mn == ZYDIS_MNEMONIC_CMPXCHG8B || mn == ZYDIS_MNEMONIC_CMPXCHG16B)
 		fix_cmpxchg(fi, mem, &x, st, m, val);
 	if (fi->zi.meta.category == ZYDIS_CATEGORY_STRINGOP)
 		fix_string(fi, mem, &x, st, m);
@@ -519,6 +520,8 @@ static void add_memop(struct dform_info *fi, const ZydisDecodedOperand *o, int n
 	m->base = addr_reg(o->mem.base);
 	m->index = addr_reg(o->mem.index);
 	m->scale = o->mem.scale > 1 ? (unsigned)__builtin_ctz(o->mem.scale) : 0;
+	unsigned iw = o->mem.index == ZYDIS_REGISTER_NONE ? 64 : ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, o->mem.index);
+	m->index_mask = iw >= 64 ? ~0ULL : (1ULL << iw) - 1; // XLAT's index is AL
 	m->disp = o->mem.disp.has_displacement ? o->mem.disp.value : 0;
 	m->segbase = o->mem.segment == ZYDIS_REGISTER_FS ? fsbase : o->mem.segment == ZYDIS_REGISTER_GS ? SB_GSBASE : 0;
 	m->size = o->size / 8;
@@ -584,6 +587,7 @@ bool info_init(struct dform_info *fi, const struct dform *f, u64 fsbase)
 	if (mn == ZYDIS_MNEMONIC_ENTER || mn == ZYDIS_MNEMONIC_LEAVE)
 		fi->frame = fi->stack = true;
 	fi->locked = (fi->zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) || mn == ZYDIS_MNEMONIC_CMPXCHG16B ||
+		     mn == ZYDIS_MNEMONIC_CMPXCHG8B ||
 		     (mn == ZYDIS_MNEMONIC_XCHG && fi->nmem);
 	fi->rep = (fi->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
 		  fi->zi.meta.category == ZYDIS_CATEGORY_STRINGOP;
