@@ -48,6 +48,18 @@ static void jump_cache_sync(struct cpu *c)
 	c->jc_generation = gen;
 }
 
+void cpu_fixup_stack_fault(struct cpu *c, const struct insn *i)
+{
+	if (c->exc.vector != VEC_GP || !c->exc.noncanonical)
+		return;
+	/* Which access faulted: the explicit operand if the address lies in it, else an implicit one. */
+	gva_t ea = (i->flags & INSN_MEM) ? cpu_ea(c, i) : 0;
+	bool explicit_access = (i->flags & INSN_MEM) && c->exc.addr - ea < 64;
+	bool ss = explicit_access ? (i->flags & INSN_SS_MEM) : (i->flags & INSN_STACK);
+	if (ss)
+		cpu_raise(c, VEC_SS, true, 0);
+}
+
 /* Returns the block at RIP, building it if needed; NULL after a fetch fault. */
 static struct block *fetch_block(struct cpu *c)
 {
@@ -88,6 +100,8 @@ static int run_block(struct cpu *c, const struct block *b)
 	}
 	u64 retired = (u64)(i - b->insn) + (r == EXEC_JUMP || r == EXEC_STOP);
 	c->icount += retired;
+	if (unlikely(r == EXEC_FAULT))
+		cpu_fixup_stack_fault(c, i);
 	return r;
 }
 
@@ -128,7 +142,7 @@ enum cpu_stop cpu_step(struct cpu *c)
 	case EXEC_NEXT: c->r[REG_RIP] += i.len; /* fall through */
 	case EXEC_JUMP: c->icount++; break;
 	case EXEC_STOP: c->icount++; c->stop_request = false; return c->halted ? CPU_STOP_HLT : CPU_STOP_REQUEST;
-	case EXEC_FAULT: return CPU_STOP_EXCEPTION;
+	case EXEC_FAULT: cpu_fixup_stack_fault(c, &i); return CPU_STOP_EXCEPTION;
 	}
 	if (c->stop_request) {
 		c->stop_request = false;

@@ -81,7 +81,9 @@ struct lazy_flags {
 struct exception {
 	u8 vector;      // enum vector
 	bool has_error; // error code pushed
+	bool noncanonical; // #GP(0) raised for the non-canonical address `addr`
 	u32 error;      // error code
+	gva_t addr;     // see noncanonical
 };
 
 /* Why cpu_run returned. */
@@ -130,6 +132,12 @@ enum cpu_stop cpu_run(struct cpu *c, u64 budget);
 
 /* Executes exactly one instruction (no block caching); same results as cpu_run. */
 enum cpu_stop cpu_step(struct cpu *c);
+
+/*
+ * Turns a #GP(0) for a non-canonical address into #SS(0) when that access
+ * of instruction i went through SS. Called by the run loop on EXEC_FAULT.
+ */
+void cpu_fixup_stack_fault(struct cpu *c, const struct insn *i);
 
 /* Records exception `vec` (with error code when has_error) and returns EXEC_FAULT. */
 int cpu_raise(struct cpu *c, u8 vec, bool has_error, u32 error);

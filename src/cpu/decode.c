@@ -116,6 +116,20 @@ static bool set_operand(struct insn *i, const ZydisDecodedInstruction *zi, const
 	}
 }
 
+/*
+ * Records which memory accesses go through SS: a non-canonical address
+ * there raises #SS(0) instead of #GP(0) (SDM Vol. 3A 6.15, interrupt 12),
+ * which cpu_fixup_stack_fault() applies when such a fault happens.
+ */
+static void mark_stack_accesses(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
+{
+	for (unsigned n = 0; n < zi->operand_count; n++) {
+		if (zo[n].type != ZYDIS_OPERAND_TYPE_MEMORY || zo[n].mem.segment != ZYDIS_REGISTER_SS)
+			continue;
+		i->flags |= zo[n].visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT ? INSN_SS_MEM : INSN_STACK;
+	}
+}
+
 /* Control transfers and system instructions end a decoded block. */
 static bool ends_block(const ZydisDecodedInstruction *zi)
 {
@@ -175,6 +189,7 @@ enum decode_status decode_one(const struct decoder *d, const u8 *bytes, size_t a
 		ok = set_operand(out, &zi, &zo[n], n);
 		out->nops = (u8)(n + 1);
 	}
+	mark_stack_accesses(out, &zi, zo);
 	select_fn sel = d->select[zi.mnemonic];
 	out->fn = ok && sel ? sel(out, &zi, zo) : NULL;
 	if (!out->fn) {

@@ -57,14 +57,16 @@ enum opkind { OPK_NONE = 0, OPK_REG, OPK_MEM, OPK_IMM, OPK_OTHER };
 #define INSN_MEM (1u << 4)    // has an explicit memory operand
 #define INSN_TERM (1u << 5)   // ends a decoded block (branch, I/O, system)
 #define INSN_SYNC (1u << 6)   // also starts a block, so icount is exact when it runs (RDTSC)
+#define INSN_SS_MEM (1u << 7) // the explicit memory operand is addressed through SS (base RSP/RBP)
+#define INSN_STACK (1u << 8)  // an implicit stack access (PUSH, POP, CALL, RET, ENTER, LEAVE...)
 
 struct insn {
 	insn_fn fn;    // handler, chosen at decode time
 	s64 disp;      // memory displacement; for REG_RIP bases, disp + len
 	u64 imm;       // immediate, sign-extended to 64 bits; branch: target - next RIP
+	u16 flags;     // INSN_*
 	u8 len;        // instruction length in bytes (1-15)
 	u8 osz;        // operand size in bytes: 1, 2, 4 or 8
-	u8 flags;      // INSN_*
 	u8 nops;       // explicit (visible) operand count
 	u8 k[3];       // enum opkind of explicit operands 0..2
 	u8 r[3];       // register number of operand n when k[n] == OPK_REG

@@ -147,6 +147,8 @@ u8 *mmu_translate(struct cpu *c, gva_t gva, enum access acc)
 {
 	if (!mmu_is_canonical(gva)) {
 		cpu_raise(c, VEC_GP, true, 0);
+		c->exc.noncanonical = true; // #SS instead if the access was through SS: see cpu_fixup_stack_fault
+		c->exc.addr = gva;
 		return NULL;
 	}
 	struct walk w;

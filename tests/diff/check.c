@@ -458,7 +458,7 @@ static const char *mnemonic_name(unsigned m)
 static void print_summary(struct run *r, enum dfam fam, const struct dtotals *t)
 {
 	static const char *const names[FAM_COUNT] = { "alu", "shift", "bit", "mov", "stack", "str", "ctl", "addr",
-						      "invalid", "seq" };
+						      "invalid", "seq", "fault" };
 	printf("diff.%s: %lu forms, %lu cases, %lu mismatching cases in %lu forms, %lu forms not implemented\n",
 	       names[fam], t->forms, t->cases, t->mismatches, t->bad_forms, t->unimpl_forms);
 	for (unsigned m = 0; m <= ZYDIS_MNEMONIC_MAX_VALUE; m++) {

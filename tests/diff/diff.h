@@ -57,7 +57,8 @@
 /* Families: one TEST each. */
 enum dfam {
 	FAM_ALU, FAM_SHIFT, FAM_BIT, FAM_MOV, FAM_STACK, FAM_STR, FAM_CTL, FAM_ADDR, FAM_INVALID,
-	FAM_SEQ, // a flag producer and a flag consumer: lazy flags across instructions, block path
+	FAM_SEQ,   // a flag producer and a flag consumer: lazy flags across instructions, block path
+	FAM_FAULT, // non-canonical addresses: #GP, or #SS through RSP/RBP (SDM Vol. 3A 6.15)
 	FAM_COUNT
 };
 
@@ -72,6 +73,7 @@ struct dform {
 	u8 fam;       // enum dfam
 	u8 feat;      // enum dfeat
 	bool invalid; // expected to raise #UD in both worlds
+	bool noncanon; // every case addresses non-canonical memory (its first operand, or the stack)
 };
 
 /* A register and memory state: the input of a case, or an outcome. */
@@ -136,6 +138,7 @@ struct dform_info {
 	bool frame;        // ENTER/LEAVE: RBP points into the stack window too
 	bool locked;       // LOCK prefix or implicitly locked XCHG: keep operands aligned
 	bool rep;          // REP/REPE/REPNE string instruction
+	bool noncanon;     // the form's noncanon flag
 	u64 targets[3];    // branch targets that need landing pads
 	unsigned ntargets;
 };

@@ -46,6 +46,7 @@ TEST(diff, ctl) { family(FAM_CTL); }
 TEST(diff, addr) { family(FAM_ADDR); }
 TEST(diff, invalid) { family(FAM_INVALID); }
 TEST(diff, seq) { family(FAM_SEQ); }
+TEST(diff, fault) { family(FAM_FAULT); }
 
 TEST(diff, total)
 {

@@ -11,6 +11,12 @@
  * disp8/disp32, RIP-relative, absolute, [rbp]/[r13]/[r12]/[rsp] special
  * cases, REX.X index, FS/GS, 67h) meets every family.
  *
+ * Besides the templates: string instructions (every size, REP/REPE/REPNE,
+ * 67h, segment overrides), relative branches forward and backward, MOV
+ * with a 64-bit absolute address, stack-pointer corner cases, invalid
+ * encodings, flag producer/consumer pairs (FAM_SEQ) and non-canonical
+ * addresses (FAM_FAULT).
+ *
  * Immediates and displacements here are placeholders: state.c rewrites
  * them per case (relative branch displacements excepted, which fix where
  * the landing pads go).
@@ -785,6 +791,34 @@ static void gen_seq(struct builder *b)
 		}
 }
 
+/*
+ * Non-canonical addresses in every case: through DS (#GP) and through SS,
+ * that is an RSP or RBP base or the stack itself (#SS, SDM Vol. 3A 6.15
+ * "Interrupt 12": "a memory address referencing the SS segment is in a
+ * non-canonical form").
+ */
+static void gen_fault(struct builder *b)
+{
+	static const u8 forms[][6] = {
+		{ 2, 0x8b, 0x03 },             // mov eax, [rbx]: #GP
+		{ 3, 0x48, 0x89, 0x06 },       // mov [rsi], rax: #GP
+		{ 1, 0xa4 },                   // movsb: #GP
+		{ 4, 0x8b, 0x44, 0x24, 0x08 }, // mov eax, [rsp+8]: #SS
+		{ 4, 0x48, 0x89, 0x45, 0xf8 }, // mov [rbp-8], rax: #SS
+		{ 4, 0x01, 0x44, 0x8c, 0x10 }, // add [rsp+rcx*4+0x10], eax: #SS
+		{ 4, 0xff, 0x64, 0x24, 0x08 }, // jmp [rsp+8]: #SS
+		{ 1, 0x50 },                   // push rax: #SS
+		{ 1, 0x58 },                   // pop rax: #SS
+		{ 1, 0xc3 },                   // ret: #SS
+		{ 1, 0xc9 },                   // leave: #SS
+		{ 5, 0xe8, 0x20, 0x01, 0x00, 0x00 }, // call: #SS
+	};
+	for (size_t k = 0; k < ARRAY_SIZE(forms); k++) {
+		add_form(b, forms[k] + 1, forms[k][0], FEAT_NONE, false);
+		b->v[b->n - 1].noncanon = true;
+	}
+}
+
 struct dform *forms_build(size_t *n)
 {
 	struct builder b = { .rng = 0x9e3779b97f4a7c15ULL };
@@ -814,6 +848,8 @@ struct dform *forms_build(size_t *n)
 	gen_invalid(&b);
 	b.fam = FAM_SEQ;
 	gen_seq(&b);
+	b.fam = FAM_FAULT;
+	gen_fault(&b);
 	*n = b.n;
 	return b.v;
 }

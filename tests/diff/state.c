@@ -15,7 +15,8 @@
  * counts and compare patterns, dividends mostly avoid #DE, CMPXCHG's
  * accumulator often equals the destination, branch targets point at the
  * landing pads. A few cases per form put the memory operand on the
- * unmapped page 0, to check #PF in both worlds.
+ * unmapped page 0 (#PF in both worlds) or at a non-canonical address
+ * (#GP); FAM_FAULT forms do the latter in every case, through SS too.
  */
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #define MEMPOOL_SIZE (64 * 1024)
 #define FLAGS_ARITH 0x8d5ULL
 #define FLAGS_DF 0x400ULL
+#define NONCANON 0x800000000000ULL // the first non-canonical address above the lower half
 
 enum pool { P_VALUE, P_COUNT, P_BITOFF, P_BITOFF_MEM, P_BZHI, P_BEXTR, P_ENTER_SIZE, P_ENTER_LEVEL };
 
@@ -246,8 +248,8 @@ static u64 random_reg(u64 *x)
 }
 
 /* The per-case values of the slots; returns the values by Zydis operand index in val[]. */
-static void fill_slots(const struct dform_info *fi, const struct slot *s, unsigned ns, unsigned k, u64 *x,
-		       struct dstate *st, u8 *code, u64 *val)
+static void fill_slots(const struct slot *s, unsigned ns, unsigned k, u64 *x, struct dstate *st, u8 *code,
+		       u64 *val)
 {
 	for (unsigned j = 0; j < ns; j++) {
 		unsigned idx;
@@ -262,16 +264,21 @@ static void fill_slots(const struct dform_info *fi, const struct slot *s, unsign
 		else if (s[j].kind == SLOT_IMM)
 			store_le(code + s[j].off, v, s[j].bits / 8);
 	}
-	(void)fi;
 }
 
 /* Where a memory operand should point this case. */
 static u64 pick_target(const struct dform_info *fi, const struct dmemop *m, bool first, unsigned k, u64 *x)
 {
 	unsigned sz = m->size;
-	if ((k == 7 || k == 151) && first && !(m->base == 4 && fi->stack))
-		return 0x200 + rnd(x) % 0xc00; // page 0 is unmapped in both worlds: #PF (one operand only:
-						 // which of two faulting accesses comes first is not architectural)
+	bool may_fault = first && !(m->base == 4 && fi->stack); // one operand only: which of two faulting
+								 // accesses comes first is not architectural
+	if ((k == 7 || k == 151) && may_fault)
+		return 0x200 + rnd(x) % 0xc00; // page 0 is unmapped in both worlds: #PF
+	bool ds = m->base != 4 && m->base != 5; // an RSP or RBP base means SS: #SS rather than #GP (FAM_FAULT)
+	bool solvable = !m->a32 && m->base != 16 && (m->base >= 0 || m->index >= 0);
+	if (((k == 11 || k == 201) && ds) || fi->noncanon)
+		if (may_fault && solvable)
+			return NONCANON + rnd(x) % 0x1000; // non-canonical: #GP
 	if (m->string) {
 		u64 t = SB_DATA + (m->base == 7 ? 0x900 : 0x600) + rnd(x) % 0x100; // [rdi] above [rsi]
 		return t & ~(u64)(rnd(x) % 4 == 0 ? 0 : sz - 1);
@@ -460,11 +467,12 @@ static void fix_control(const struct dform_info *fi, const struct dmemop *mem, u
 /* RSP (and RBP for ENTER/LEAVE) inside the stack window, sometimes misaligned. */
 static void place_stack(const struct dform_info *fi, u64 *x, struct dstate *st)
 {
-	st->r[4] = SB_STACK_TOP + 8 * (rnd(x) % 64) - 0x100;
+	u64 top = fi->noncanon && !fi->nmem ? NONCANON + 0x1000 : SB_STACK_TOP; // #SS for FAM_FAULT
+	st->r[4] = top + 8 * (rnd(x) % 64) - 0x100;
 	if (rnd(x) % 16 == 0)
 		st->r[4] += 4;
 	if (fi->frame) {
-		st->r[5] = SB_STACK_TOP + 8 * (rnd(x) % 64);
+		st->r[5] = top + 8 * (rnd(x) % 64);
 		st->r[4] = st->r[5] - 8 * (rnd(x) % 32);
 	}
 }
@@ -485,7 +493,7 @@ void state_gen(const struct dform_info *fi, struct dmemop *mem, u64 seed, unsign
 	memcpy(m->stack, mempool + rnd(&x) % (MEMPOOL_SIZE - SB_STACK_SIZE), SB_STACK_SIZE);
 	memcpy(mem, fi->mem, sizeof(fi->mem));
 	unsigned ns = list_slots(fi, s);
-	fill_slots(fi, s, ns, k, &x, st, code, val);
+	fill_slots(s, ns, k, &x, st, code, val);
 	for (unsigned j = 0; j < ns; j++)
 		has[s[j].n] = true;
 	if (fi->stack)
@@ -589,6 +597,7 @@ bool info_init(struct dform_info *fi, const struct dform *f, u64 fsbase)
 	fi->locked = (fi->zi.attributes & ZYDIS_ATTRIB_HAS_LOCK) || mn == ZYDIS_MNEMONIC_CMPXCHG16B ||
 		     mn == ZYDIS_MNEMONIC_CMPXCHG8B ||
 		     (mn == ZYDIS_MNEMONIC_XCHG && fi->nmem);
+	fi->noncanon = f->noncanon;
 	fi->rep = (fi->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
 		  fi->zi.meta.category == ZYDIS_CATEGORY_STRINGOP;
 	return true;
