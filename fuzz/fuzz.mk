@@ -5,7 +5,8 @@
 #
 #   make fuzz                   each target for FUZZ_SECONDS (default 60)
 #   make fuzz FUZZ_TARGETS=fuzz_elf FUZZ_SECONDS=600
-#   build/fuzz/fuzz_exec CRASH-FILE        replay one input
+#   build/fuzz/fuzz_exec CRASH-FILE        replay one input (give files: libFuzzer
+#                                          adds new inputs to a directory it is given)
 #
 # Each target starts from its seed corpus fuzz/corpus/<target>/ (read
 # only; fuzz/mkseeds.sh regenerates it) and keeps what it finds in
