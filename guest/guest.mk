@@ -59,3 +59,45 @@ demo: $(FACET) guests
 	$(FACET) run $(GUEST_OUT)/demo-$(GUEST_MAIN_VARIANT).elf
 
 -include $(shell find $(GUEST_OUT)/obj -name '*.d' 2>/dev/null)
+
+# The guest kernel (guest/kernel) and its user programs (guest/user), built once with gcc -O2:
+#   facet run --cpus 4 $(BUILD)/guest/kernel.elf -- $(BUILD)/guest/user/sum.elf ...
+# The kernel also boots under QEMU through its Multiboot header:
+#   qemu-system-x86_64 -kernel kernel.elf -initrd "sum.elf,sha.elf" -append "tick=..."
+KERNEL_ELF := $(GUEST_OUT)/kernel.elf
+USER_PROGS := hello sum sha primes sleeper spinner attack pfprobe
+USER_ELFS := $(USER_PROGS:%=$(GUEST_OUT)/user/%.elf)
+KERNEL_OBJS := $(patsubst guest/%,$(GUEST_OUT)/kobj/%.o,$(basename $(wildcard guest/kernel/*.c guest/kernel/*.S) \
+	guest/lib/string.c guest/lib/printf.c))
+USER_LIB_OBJS := $(patsubst guest/%,$(GUEST_OUT)/uobj/%.o,$(basename guest/user/crt0.S guest/user/ulib.c \
+	guest/lib/string.c guest/lib/printf.c guest/lib/sha256.c))
+KERNEL_LDFLAGS := -nostdlib -static -no-pie -Wl,--orphan-handling=error -Wl,--build-id=none -Wl,-z,noexecstack \
+	-Wl,--no-warn-rwx-segments -Wl,-z,max-page-size=4096
+
+$(GUEST_OUT)/kobj/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) -O2 -c $< -o $@
+
+$(GUEST_OUT)/kobj/%.o: guest/%.S
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) -c $< -o $@
+
+$(GUEST_OUT)/uobj/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) -O2 -c $< -o $@
+
+$(GUEST_OUT)/uobj/%.o: guest/%.S
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) -c $< -o $@
+
+$(KERNEL_ELF): $(KERNEL_OBJS) guest/kernel/kernel.ld
+	gcc $(KERNEL_LDFLAGS) -Wl,-T,guest/kernel/kernel.ld -o $@ $(filter %.o,$^)
+
+$(GUEST_OUT)/user/%.elf: $(GUEST_OUT)/uobj/user/%.o $(USER_LIB_OBJS) guest/user/user.ld
+	@mkdir -p $(dir $@)
+	gcc $(KERNEL_LDFLAGS) -Wl,-T,guest/user/user.ld -o $@ $(filter %.o,$^)
+
+.SECONDARY: $(KERNEL_OBJS) $(USER_LIB_OBJS) $(USER_PROGS:%=$(GUEST_OUT)/uobj/user/%.o)
+guests: $(KERNEL_ELF) $(USER_ELFS)
+
+-include $(shell find $(GUEST_OUT)/kobj $(GUEST_OUT)/uobj -name '*.d' 2>/dev/null)

@@ -9,20 +9,26 @@
 #include "cpu/dcache.h"
 #include "mem/mem.h"
 
-/* Translates [gva, gva+size) for acc; p[1] is NULL unless the access crosses a page. */
-static int translate_span(struct cpu *c, gva_t gva, unsigned size, enum access acc, u8 *p[2])
+/* Translates [gva, gva+size) for acc in TLB mode `mode`; p[1] is NULL unless the access crosses a page. */
+static int translate_span_mode(struct cpu *c, gva_t gva, unsigned size, enum access acc, unsigned mode, u8 *p[2])
 {
-	p[0] = tlb_lookup(&c->tlb, gva, acc);
-	if (!p[0] && !(p[0] = mmu_translate(c, gva, acc)))
+	p[0] = tlb_lookup_mode(&c->tlb, gva, acc, mode);
+	if (!p[0] && !(p[0] = mmu_translate_mode(c, gva, acc, mode)))
 		return EXEC_FAULT;
 	p[1] = NULL;
 	if ((gva & ~PAGE_MASK) + size > PAGE_SIZE) {
 		gva_t next = (gva & PAGE_MASK) + PAGE_SIZE;
-		p[1] = tlb_lookup(&c->tlb, next, acc);
-		if (!p[1] && !(p[1] = mmu_translate(c, next, acc)))
+		p[1] = tlb_lookup_mode(&c->tlb, next, acc, mode);
+		if (!p[1] && !(p[1] = mmu_translate_mode(c, next, acc, mode)))
 			return EXEC_FAULT;
 	}
 	return 0;
+}
+
+/* Translates [gva, gva+size) for acc at the current privilege. */
+static int translate_span(struct cpu *c, gva_t gva, unsigned size, enum access acc, u8 *p[2])
+{
+	return translate_span_mode(c, gva, size, acc, tlb_cpu_mode(c), p);
 }
 
 static unsigned first_part(gva_t gva, unsigned size)
@@ -31,11 +37,11 @@ static unsigned first_part(gva_t gva, unsigned size)
 	return size < room ? size : room;
 }
 
-int cpu_read_slow(struct cpu *c, gva_t gva, unsigned size, u64 *val)
+static int read_mode(struct cpu *c, gva_t gva, unsigned size, u64 *val, unsigned mode)
 {
 	u8 *p[2];
 	u8 buf[8] = { 0 };
-	if (translate_span(c, gva, size, ACC_READ, p))
+	if (translate_span_mode(c, gva, size, ACC_READ, mode, p))
 		return EXEC_FAULT;
 	unsigned n = first_part(gva, size);
 	memcpy(buf, p[0], n);
@@ -43,6 +49,16 @@ int cpu_read_slow(struct cpu *c, gva_t gva, unsigned size, u64 *val)
 		memcpy(buf + n, p[1], size - n);
 	*val = load_le(buf, size);
 	return 0;
+}
+
+int cpu_read_slow(struct cpu *c, gva_t gva, unsigned size, u64 *val)
+{
+	return read_mode(c, gva, size, val, tlb_cpu_mode(c));
+}
+
+int cpu_read_sys(struct cpu *c, gva_t gva, unsigned size, u64 *val)
+{
+	return read_mode(c, gva, size, val, TLB_MODE_SYS);
 }
 
 /*
@@ -57,11 +73,11 @@ static void before_write(struct cpu *c, const u8 *p)
 		dcache_invalidate_page(c->dc, hpa & PAGE_MASK);
 }
 
-int cpu_write_slow(struct cpu *c, gva_t gva, unsigned size, u64 val)
+static int write_mode(struct cpu *c, gva_t gva, unsigned size, u64 val, unsigned mode)
 {
 	u8 *p[2];
 	u8 buf[8];
-	if (translate_span(c, gva, size, ACC_WRITE, p))
+	if (translate_span_mode(c, gva, size, ACC_WRITE, mode, p))
 		return EXEC_FAULT;
 	store_le(buf, size, val);
 	unsigned n = first_part(gva, size);
@@ -72,6 +88,16 @@ int cpu_write_slow(struct cpu *c, gva_t gva, unsigned size, u64 val)
 		memcpy(p[1], buf + n, size - n);
 	}
 	return 0;
+}
+
+int cpu_write_slow(struct cpu *c, gva_t gva, unsigned size, u64 val)
+{
+	return write_mode(c, gva, size, val, tlb_cpu_mode(c));
+}
+
+int cpu_write_sys(struct cpu *c, gva_t gva, unsigned size, u64 val)
+{
+	return write_mode(c, gva, size, val, TLB_MODE_SYS);
 }
 
 int cpu_probe_slow(struct cpu *c, gva_t gva, unsigned size, enum access acc)

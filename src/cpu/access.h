@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cpu/cpu.h"
+#include "mmu/tlb.h"
 
 int cpu_read_slow(struct cpu *c, gva_t gva, unsigned size, u64 *val);
 int cpu_write_slow(struct cpu *c, gva_t gva, unsigned size, u64 val);
@@ -44,7 +45,7 @@ static inline void store_le(u8 *p, unsigned size, u64 v)
 /* Loads `size` (1, 2, 4, 8) bytes at gva, zero-extended into *val. */
 static inline int cpu_read(struct cpu *c, gva_t gva, unsigned size, u64 *val)
 {
-	u8 *p = tlb_lookup(&c->tlb, gva, ACC_READ);
+	u8 *p = tlb_lookup(c, gva, ACC_READ);
 	if (likely(p && (gva & ~PAGE_MASK) <= PAGE_SIZE - size)) {
 		*val = load_le(p, size);
 		return 0;
@@ -55,7 +56,7 @@ static inline int cpu_read(struct cpu *c, gva_t gva, unsigned size, u64 *val)
 /* Stores the low `size` bytes of val at gva. */
 static inline int cpu_write(struct cpu *c, gva_t gva, unsigned size, u64 val)
 {
-	u8 *p = tlb_lookup(&c->tlb, gva, ACC_WRITE);
+	u8 *p = tlb_lookup(c, gva, ACC_WRITE);
 	if (likely(p && (gva & ~PAGE_MASK) <= PAGE_SIZE - size)) {
 		store_le(p, size, val);
 		return 0;
@@ -66,7 +67,7 @@ static inline int cpu_write(struct cpu *c, gva_t gva, unsigned size, u64 val)
 /* Checks that an access of `size` bytes at gva would succeed, raising its fault if not. */
 static inline int cpu_probe(struct cpu *c, gva_t gva, unsigned size, enum access acc)
 {
-	u8 *p = tlb_lookup(&c->tlb, gva, acc);
+	u8 *p = tlb_lookup(c, gva, acc);
 	if (likely(p && (gva & ~PAGE_MASK) <= PAGE_SIZE - size))
 		return 0;
 	return cpu_probe_slow(c, gva, size, acc);
@@ -80,6 +81,15 @@ static inline int cpu_probe(struct cpu *c, gva_t gva, unsigned size, enum access
  * to EXEC_FAULT when translation faults.
  */
 u8 *cpu_atomic_ptr(struct cpu *c, gva_t gva, unsigned size, int *fault);
+
+/*
+ * Implicit supervisor-mode accesses (SDM Vol. 3A 4.6): reads and writes of
+ * system data structures (GDT, LDT, IDT, TSS) whatever the CPL. They are
+ * checked as supervisor accesses with SMAP applying regardless of
+ * RFLAGS.AC, and a #PF they raise has U/S = 0 in its error code.
+ */
+int cpu_read_sys(struct cpu *c, gva_t gva, unsigned size, u64 *val);
+int cpu_write_sys(struct cpu *c, gva_t gva, unsigned size, u64 val);
 
 /* Pushes `size` bytes (2 or 8) on the stack; RSP changes only on success. */
 int cpu_push(struct cpu *c, unsigned size, u64 val);

@@ -9,11 +9,14 @@
  * - The arithmetic flags (CF PF AF ZF SF OF) live in `lf` until something
  *   reads them; flags_get() folds them into RFLAGS (see flags.h).
  * - An exception raised by a handler is recorded in `exc` and the handler
- *   returns EXEC_FAULT with no architectural state changed.
+ *   returns EXEC_FAULT with no architectural state changed; the run loop
+ *   then delivers it (exception.h).
+ * - cpl is the RPL of seg[SREG_CS].sel; segment.h's seg_load_cs changes both.
  */
 #ifndef FACET_CPU_H
 #define FACET_CPU_H
 
+#include "cpu/apic.h"
 #include "cpu/insn.h"
 #include "lib/types.h"
 #include "mmu/mmu.h"
@@ -49,12 +52,68 @@ enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R
 
 /* Control register and EFER bits used by the model (SDM Vol. 3A 2.5). */
 #define CR0_PE (1ULL << 0)
+#define CR0_MP (1ULL << 1)
+#define CR0_EM (1ULL << 2)
+#define CR0_TS (1ULL << 3)
+#define CR0_ET (1ULL << 4) // hardwired to 1
+#define CR0_NE (1ULL << 5)
 #define CR0_WP (1ULL << 16)
+#define CR0_AM (1ULL << 18)
+#define CR0_NW (1ULL << 29)
+#define CR0_CD (1ULL << 30)
 #define CR0_PG (1ULL << 31)
+#define CR4_TSD (1ULL << 2)
+#define CR4_DE (1ULL << 3)
+#define CR4_PSE (1ULL << 4)
 #define CR4_PAE (1ULL << 5)
+#define CR4_MCE (1ULL << 6)
+#define CR4_PGE (1ULL << 7)
+#define CR4_PCE (1ULL << 8)
+#define CR4_PCIDE (1ULL << 17)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+#define EFER_SCE (1ULL << 0)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
 #define EFER_NXE (1ULL << 11)
+
+/*
+ * Segment registers, numbered as MOV Sreg encodes them (ES CS SS DS FS
+ * GS), then LDTR and TR (SDM Vol. 3A 3.4.3, 3.4.5, 7.2.4).
+ */
+enum sreg { SREG_ES, SREG_CS, SREG_SS, SREG_DS, SREG_FS, SREG_GS, SREG_LDTR, SREG_TR, SREG_N };
+
+/*
+ * Segment access rights as the VMCS stores them (SDM Vol. 3C 24.4.1):
+ * bits 47:40 and 55:52 of the descriptor, plus "unusable" for a register
+ * loaded with a null selector.
+ */
+#define AR_TYPE 0xfu           // 3:0 type; code: 3 = code, 2 = conforming, 1 = readable; data: 1 = writable
+#define AR_TYPE_CODE (1u << 3) // type bit 3 of a code or data descriptor (S = 1)
+#define AR_TYPE_CONF (1u << 2) // code: conforming
+#define AR_TYPE_RW (1u << 1)   // code: readable; data: writable
+#define AR_TYPE_A (1u << 0)    // accessed
+#define AR_S (1u << 4)         // code or data (1), system (0)
+#define AR_DPL_SHIFT 5         // 6:5 descriptor privilege level
+#define AR_P (1u << 7)         // present
+#define AR_L (1u << 13)        // 64-bit code
+#define AR_DB (1u << 14)       // default operand size / big
+#define AR_G (1u << 15)        // limit in 4 KiB units
+#define AR_UNUSABLE (1u << 16) // null selector loaded
+
+/* A segment register with its descriptor cache. */
+struct segment {
+	u64 base;  // FS and GS: unused, their bases live in cpu->seg_base[] where cpu_ea reads them
+	u32 limit; // byte limit (granularity applied)
+	u32 attr;  // AR_* access rights
+	u16 sel;   // visible selector
+};
+
+/* GDTR and IDTR (SDM Vol. 3A 2.4.1, 2.4.3). */
+struct dtr {
+	u64 base;
+	u16 limit;
+};
 
 /* Exception vectors (SDM Vol. 3A 6.3.1). */
 enum vector {
@@ -90,8 +149,9 @@ struct exception {
 enum cpu_stop {
 	CPU_STOP_BUDGET = 0, // instruction budget used up
 	CPU_STOP_REQUEST,    // a device or handler asked to stop (cpu->stop_request)
-	CPU_STOP_HLT,        // HLT executed with nothing to wake it
+	CPU_STOP_HLT,        // halted (HLT), and no interrupt can be delivered now
 	CPU_STOP_EXCEPTION,  // an exception nothing handles; see cpu->exc
+	CPU_STOP_TRIPLE_FAULT, // shutdown: a fault while delivering #DF; see cpu->exc and exc_first
 };
 
 struct cpu {
@@ -107,7 +167,9 @@ struct cpu {
 	bool stop_request;  // set by devices to end cpu_run at the next instruction
 	bool halted;
 	u64 icount;         // instructions retired
-	u64 tsc_offset;     // RDTSC returns icount + tsc_offset
+	u64 event_at;       // icount at which the run loop next services events (cpu_kick: now); see cpu.c
+	u64 idle;           // instructions' worth of time spent halted (the machine adds it while the vCPU waits)
+	u64 tsc_offset;     // RDTSC returns cpu_time() + tsc_offset
 	struct mem *mem;    // shared machine memory (not owned)
 	struct dcache *dc;  // shared decode cache (not owned)
 	struct cpu *peers;  // all vCPUs of the machine, for TLB shootdown of code pages
@@ -118,19 +180,65 @@ struct cpu {
 		struct block *b;    // that block, if still valid
 	} jc[JC_ENTRIES];       // recently entered blocks, direct mapped by hpa
 	struct tlb tlb;
+	struct apic apic;   // this vCPU's local APIC (apic.h)
+
+	/*
+	 * System state (SDM Vol. 3A ch. 2-6): segment.h loads segments,
+	 * exception.h delivers events, msr.h reads and writes the MSRs.
+	 */
+	struct segment seg[SREG_N]; // descriptor caches; seg[SREG_CS].sel & 3 == cpl
+	struct dtr gdtr, idtr;
+	u64 dr[8];          // DR0-DR3, DR6, DR7 (slots 4 and 5 unused): stored only, no breakpoints yet
+	u64 star, lstar, cstar, sfmask; // SYSCALL/SYSRET MSRs
+	u64 tsc_aux, pat, misc_enable;  // IA32_TSC_AUX, IA32_PAT, IA32_MISC_ENABLE
+	u64 run_end;        // icount at which the current cpu_run's budget ends
+	u64 shadow_at;      // interrupts are held off while icount == shadow_at (STI, MOV SS)
+	struct exception exc_first; // after a triple fault: the event whose delivery failed
+	bool shutdown;      // after a triple fault: the vCPU does not run again
 };
+
+/*
+ * Makes the run loop look for deliverable interrupts at the next block
+ * boundary. Call after anything that may make one deliverable: setting
+ * RFLAGS.IF, an APIC register write (EOI, TPR, a self-IPI), the end of a
+ * wait in HLT.
+ */
+static inline void cpu_kick(struct cpu *c)
+{
+	c->event_at = 0;
+}
+
+/*
+ * Returns the vCPU's time in instructions: retired ones plus the idle
+ * time spent halted. The APIC timer and the TSC run on it, so time is
+ * deterministic and keeps going while a vCPU waits in HLT.
+ */
+static inline u64 cpu_time(const struct cpu *c)
+{
+	return c->icount + c->idle;
+}
 
 /* Resets c to the 64-bit entry state (CPL 0, long mode, paging on at cr3). */
 void cpu_init(struct cpu *c, struct mem *m, struct dcache *dc, u32 id);
 
 /*
  * Runs up to `budget` instructions (a block in progress may end a little
- * later). Returns why it stopped. Exceptions are not delivered through an
- * IDT yet: any exception stops the run with CPU_STOP_EXCEPTION.
+ * later). Returns why it stopped. Exceptions and interrupts are delivered
+ * through the IDT (exception.h); with no IDT (limit 0) an exception
+ * stops the run with CPU_STOP_EXCEPTION. An interrupt from the APIC is
+ * taken at a block boundary when RFLAGS.IF = 1 and no STI/MOV SS shadow
+ * holds it off, and wakes a halted vCPU. CPU_STOP_HLT means the vCPU is
+ * halted and nothing can be delivered now: the caller lets time pass
+ * (cpu->idle) or, with RFLAGS.IF = 0, knows that only another vCPU's
+ * action could matter.
  */
 enum cpu_stop cpu_run(struct cpu *c, u64 budget);
 
-/* Executes exactly one instruction (no block caching); same results as cpu_run. */
+/*
+ * Executes exactly one instruction (no block caching) with cpu_run's
+ * event handling: an interrupt deliverable before it is taken first,
+ * a fault is delivered, a HLT with an interrupt pending wakes at once.
+ */
 enum cpu_stop cpu_step(struct cpu *c);
 
 /*

@@ -12,6 +12,7 @@
 
 #include "cpu/cpu.h"
 #include "mem/mem.h"
+#include "mmu/tlb.h"
 
 #define HASH_BITS 16
 #define ARENA_SIZE (64ULL << 20)
@@ -172,7 +173,7 @@ unsigned dcache_fetch_insn(struct dcache *dc, struct cpu *c, const u8 *code, str
 	if (decode_one(&dc->dec, buf, n, out) != DECODE_SHORT)
 		return out->len;
 	gva_t next = (c->r[REG_RIP] & PAGE_MASK) + PAGE_SIZE;
-	u8 *p = tlb_lookup(&c->tlb, next, ACC_EXEC);
+	u8 *p = tlb_lookup(c, next, ACC_EXEC);
 	if (!p && !(p = mmu_translate(c, next, ACC_EXEC)))
 		return 0;
 	memcpy(buf + n, p, sizeof(buf) - n);

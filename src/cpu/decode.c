@@ -14,6 +14,8 @@
 static const struct op_entry *const families[] = {
 	exec_alu_ops, exec_muldiv_ops, exec_shift_ops, exec_bit_ops, exec_mov_ops, exec_stack_ops, exec_atomic_ops, exec_str_ops, exec_ctl_ops,
 	exec_sys_ops,
+	exec_tlb_ops,
+	exec_priv_ops, exec_far_ops, exec_int_ops,
 };
 
 void decoder_init(struct decoder *d)

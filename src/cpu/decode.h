@@ -36,7 +36,11 @@ extern const struct op_entry exec_stack_ops[]; // exec_stack.c: PUSH POP PUSHF P
 extern const struct op_entry exec_atomic_ops[]; // exec_atomic.c: XCHG CMPXCHG CMPXCHG8B CMPXCHG16B XADD
 extern const struct op_entry exec_str_ops[];   // exec_str.c: MOVS CMPS SCAS LODS STOS (+REP)
 extern const struct op_entry exec_ctl_ops[];   // exec_ctl.c: JMP Jcc CALL RET JRCXZ LOOP*
-extern const struct op_entry exec_sys_ops[];   // exec_sys.c: NOP PAUSE CPUID RDTSC UD2 INT3 HLT CLI STI IN OUT INS OUTS
+extern const struct op_entry exec_sys_ops[];   // exec_sys.c: NOP PAUSE CPUID RDTSC UD2 HLT CLI STI IN OUT INS OUTS
+extern const struct op_entry exec_priv_ops[];  // exec_priv.c: LGDT LIDT SGDT SIDT LTR STR LLDT SLDT LMSW SMSW CLTS INVD WBINVD RDMSR WRMSR SWAPGS RDTSCP
+extern const struct op_entry exec_far_ops[];   // exec_far.c: IRET IRETD IRETQ (far JMP/CALL/RET come through exec_ctl.c)
+extern const struct op_entry exec_int_ops[];   // exec_int.c: INT INT3 INT1 SYSCALL SYSRET
+extern const struct op_entry exec_tlb_ops[];   // exec_tlb.c: INVLPG INVPCID STAC CLAC
 
 struct decoder {
 	ZydisDecoder zd;

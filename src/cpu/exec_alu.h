@@ -64,7 +64,7 @@ struct rmw {
 ALWAYS_INLINE int rmw_load(struct cpu *c, struct rmw *m, gva_t gva, unsigned sz, u64 *v)
 {
 	m->gva = gva;
-	m->p = tlb_lookup(&c->tlb, gva, ACC_WRITE);
+	m->p = tlb_lookup(c, gva, ACC_WRITE);
 	if (likely(m->p && (gva & ~PAGE_MASK) <= PAGE_SIZE - sz)) {
 		*v = load_le(m->p, sz);
 		return 0;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Near control transfers in 64-bit mode (SDM Vol. 2A/2B: JMP, Jcc, CALL,
- * RET, JRCXZ/JECXZ, LOOP/LOOPcc). Far forms need segmentation, which
- * Facet does not model: their selectors return NULL, so they raise #UD.
+ * RET, JRCXZ/JECXZ, LOOP/LOOPcc). Far JMP, CALL and RET go through the
+ * GDT: their selectors hand them to exec_far.c (priv_sel_far).
  *
  * Every transfer checks its target first: one that is not canonical
  * raises #GP(0) on the branch itself, with RIP, RSP, RCX and memory
@@ -23,6 +23,7 @@
  * each handler is a few loads, a compare and a store.
  */
 #include "cpu/exec.h"
+#include "cpu/exec_priv.h"
 
 /* Moves RIP to target, or raises #GP(0) for a non-canonical target with nothing changed. */
 static inline int jump_to(struct cpu *c, u64 target)
@@ -214,11 +215,15 @@ static insn_fn pick_target(const struct insn *i, insn_fn rel, insn_fn reg, insn_
 
 static insn_fn sel_jmp(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		return priv_sel_far(i, zi, zo);
 	return is_near64(zi) ? pick_target(i, op_jmp_J, op_jmp_Rq, op_jmp_Mq) : NULL;
 }
 
 static insn_fn sel_call(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		return priv_sel_far(i, zi, zo);
 	return is_near64(zi) ? pick_target(i, op_call_J, op_call_Rq, op_call_Mq) : NULL;
 }
 
@@ -229,6 +234,8 @@ static insn_fn sel_jcc(struct insn *i, const ZydisDecodedInstruction *zi, const 
 
 static insn_fn sel_ret(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
+	if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		return priv_sel_far(i, zi, zo);
 	if (!is_near64(zi))
 		return NULL;
 	return i->nops == 0 ? op_ret : op_ret_Iw;

@@ -15,6 +15,7 @@
  * LEA, MOVZX and the CMOVcc/SETcc pairs that compilers emit for branches.
  */
 #include "cpu/exec.h"
+#include "cpu/exec_priv.h"
 
 #define BODY static inline __attribute__((always_inline)) int
 
@@ -109,7 +110,7 @@ SIZED(op_mov_M_Gv, mov_mr)
 SIZED(op_mov_Gv_Iv, mov_ri)
 SIZED(op_mov_M_Iv, mov_mi)
 
-/* MOV to or from segment, control and debug registers are other engineers' forms: NULL here. */
+/* MOV to or from segment, control and debug registers: exec_priv.c's forms (priv_sel_mov). */
 static insn_fn sel_mov(struct insn *i, const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
 	if (i->flags & INSN_LOCK)
@@ -120,7 +121,7 @@ static insn_fn sel_mov(struct insn *i, const ZydisDecodedInstruction *zi, const 
 	case F_MR: return pick(op_mov_M_Gv, i->osz);
 	case F_RI: return pick(op_mov_Gv_Iv, i->osz);
 	case F_MI: return pick(op_mov_M_Iv, i->osz);
-	default: return NULL;
+	default: return priv_sel_mov(i, zi, zo);
 	}
 }
 

@@ -136,7 +136,9 @@ static int op_pushf(struct cpu *c, const struct insn *i)
  * non-reserved flag may change except VIP, VIF and VM, and RF is cleared;
  * above CPL 0 IOPL stays, and IF changes only when CPL <= IOPL. The
  * 16-bit form replaces only bits 15:0 and leaves RF alone. Reserved bits
- * keep their values (bit 1 stays set).
+ * keep their values (bit 1 stays set). Setting IF may let a pending
+ * interrupt in after this instruction (no shadow, unlike STI), so the
+ * run loop is told (cpu_kick).
  */
 #define POPF_BITS (RFLAGS_ARITH | RFLAGS_TF | RFLAGS_IF | RFLAGS_DF | RFLAGS_IOPL | RFLAGS_NT | RFLAGS_AC | RFLAGS_ID)
 
@@ -153,10 +155,12 @@ static u64 popf_mask(const struct cpu *c, unsigned sz)
 
 static int op_popf(struct cpu *c, const struct insn *i)
 {
-	u64 v;
+	u64 v, was_if = c->rflags & RFLAGS_IF;
 	if (pop(c, i->osz, &v))
 		return EXEC_FAULT;
 	flags_merge(c, popf_mask(c, i->osz), v & ~RFLAGS_RF);
+	if (!was_if && (c->rflags & RFLAGS_IF))
+		cpu_kick(c);
 	return EXEC_NEXT;
 }
 

@@ -113,7 +113,7 @@ static int rep_fast(struct cpu *c, const struct insn *i, enum str_op op, unsigne
 		const u8 *s = NULL;
 		u8 *d = NULL;
 		int f = 0;
-		if (n && op == S_MOVS && !(s = tlb_lookup(&c->tlb, src, ACC_READ)) && !(s = mmu_translate(c, src, ACC_READ)))
+		if (n && op == S_MOVS && !(s = tlb_lookup(c, src, ACC_READ)) && !(s = mmu_translate(c, src, ACC_READ)))
 			return EXEC_FAULT;
 		if (n && !(d = cpu_atomic_ptr(c, dst, (unsigned)(n * sz), &f)) && f)
 			return f;

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * System and miscellaneous instructions (SDM Vol. 2): the NOP family,
- * PAUSE, ENDBR, CPUID, RDTSC, UD2, INT3, HLT, CLI/STI, and port I/O
- * (IN, OUT, INS, OUTS with REP).
+ * PAUSE, ENDBR, CPUID, RDTSC, UD2, HLT, CLI/STI, and port I/O (IN, OUT,
+ * INS, OUTS with REP). INT3 lives with INT n in exec_int.c.
  *
- * Model limits for this issue, each checked where it matters:
- * - No IDT: an exception ends the run (cpu.h), so INT3 reports #BP.
- * - No interrupt sources: HLT halts the vCPU for good.
- * - No TSS: the I/O permission bit map does not exist, so port I/O with
+ * Model limits, each checked where it matters:
+ * - The TSS I/O permission bit map is treated as absent: port I/O with
  *   CPL > IOPL raises #GP(0), which is what a map beyond the TSS limit
  *   gives (SDM Vol. 1, Input/Output, "I/O Permission Bit Map").
- * - RDTSC counts retired instructions (deterministic time, cpu.h).
+ * - RDTSC counts time in instructions (cpu_time, deterministic).
  *
  * Port accesses go to the machine's I/O bus (mem_io_in/mem_io_out). A
  * device may ask the vCPU to stop (the exit port does): the instruction
@@ -19,8 +17,6 @@
 #include "cpu/exec.h"
 
 #include "mem/mem.h"
-
-#define CR4_TSD (1ULL << 2) // RDTSC is CPL 0 only (SDM Vol. 3A 2.5)
 
 /*
  * CPUID: exactly what Facet implements (SDM Vol. 2A CPUID, its tables of
@@ -34,35 +30,48 @@
  *                     chosen arbitrarily
  *                EBX  31:24 initial APIC ID = vCPU index; no CLFLUSH
  *                     size and no logical-processor count (no HTT)
- *                ECX  13 CX16 (CMPXCHG16B), 22 MOVBE, 23 POPCNT
- *                EDX  4 TSC, 6 PAE (the paging format), 8 CX8
- *                     (CMPXCHG8B), 15 CMOV
+ *                ECX  13 CX16 (CMPXCHG16B), 17 PCID (mmu), 21 x2APIC
+ *                     (apic), 22 MOVBE, 23 POPCNT
+ *                EDX  2 DE (CR4.DE: DR4/DR5 raise #UD), 4 TSC, 5 MSR
+ *                     (RDMSR/WRMSR, msr.c), 6 PAE (the paging format),
+ *                     8 CX8 (CMPXCHG8B), 9 APIC (on-chip, in x2APIC
+ *                     mode), 13 PGE (mmu: global pages), 15 CMOV,
+ *                     16 PAT (the MSR; no cache model behind it)
  *   2-6          all zero: no cache, monitor or power information
- *   7 (ECX=0)    EBX  3 BMI1, 8 BMI2; EAX = 0: no further subleaves
+ *   7 (ECX=0)    EBX  3 BMI1, 7 SMEP (mmu), 8 BMI2, 10 INVPCID (mmu),
+ *                     20 SMAP with STAC/CLAC (mmu); EAX = 0: no further
+ *                     subleaves
  *   0x80000000   EAX  0x80000008, the highest extended leaf
  *   0x80000001   ECX  0 LAHF/SAHF in 64-bit mode, 5 ABM (LZCNT)
- *                EDX  20 NX, 26 1-GiB pages, 29 LM
+ *                EDX  11 SYSCALL/SYSRET, 20 NX, 26 1-GiB pages,
+ *                     27 RDTSCP (with IA32_TSC_AUX), 29 LM
  *   0x80000002-4      brand string "Facet virtual x86-64 CPU"
  *   0x80000005-7 all zero
  *   0x80000008   EAX  7:0 MAXPHYADDR (mmu.h), 15:8 48 linear-address bits
  *
+ * The CR4 bits MOV to CR4 accepts (exec_priv.c: CR4_VALID) are the ones
+ * these features enable: TSD, DE, PAE, PGE, PCE, PCIDE, SMEP, SMAP. A
+ * feature another part of Facet implements is listed here (with its
+ * owner) when it lands, and its CR4 bit, if any, added to CR4_VALID.
+ *
  * Deliberately absent: FPU, MMX, SSE and later (no x87 or vector state
- * yet: guests build with -mgeneral-regs-only), MSR (no RDMSR/WRMSR yet),
- * APIC, SYSCALL, RDTSCP, PGE (global pages are not yet kept across CR3
- * loads), PSE (4-MiB pages of 32-bit paging), CLFSH, FXSR, VMX, the
- * hypervisor-present bit. A leaf above the highest basic or extended
- * leaf returns the highest basic leaf, as Intel processors do (SDM Vol.
- * 2A CPUID: "the data for the highest basic information leaf is
- * returned").
+ * yet: guests build with -mgeneral-regs-only, so CR4.OSFXSR is
+ * reserved), PSE (4-MiB pages of 32-bit paging), MCE and MCA (no machine
+ * checks), MTRR, SEP (SYSENTER), CLFSH, FXSR, FSGSBASE, UMIP, VMX, the
+ * x2APIC topology leaf 0Bh, the hypervisor-present bit. A leaf above
+ * the highest basic or extended leaf returns the highest basic leaf, as
+ * Intel processors do (SDM Vol. 2A CPUID: "the data for the highest
+ * basic information leaf is returned").
  */
 #define CPUID_MAX_BASIC 0x7u
 #define CPUID_MAX_EXT 0x80000008u
 #define CPUID_SIGNATURE 0x611u
-#define CPUID_1_ECX ((1u << 13) | (1u << 22) | (1u << 23))
-#define CPUID_1_EDX ((1u << 4) | (1u << 6) | (1u << 8) | (1u << 15))
-#define CPUID_7_EBX ((1u << 3) | (1u << 8))
+#define CPUID_1_ECX ((1u << 13) | (1u << 17) | (1u << 21) | (1u << 22) | (1u << 23))
+#define CPUID_1_EDX ((1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) | \
+		     (1u << 15) | (1u << 16))
+#define CPUID_7_EBX ((1u << 3) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 20))
 #define CPUID_X1_ECX ((1u << 0) | (1u << 5))
-#define CPUID_X1_EDX ((1u << 20) | (1u << 26) | (1u << 29))
+#define CPUID_X1_EDX ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29))
 #define LINEAR_BITS 48
 
 static const char cpuid_vendor[12] = "FacetVirtCPU";
@@ -124,7 +133,7 @@ static int op_cpuid(struct cpu *c, const struct insn *i)
 }
 
 /*
- * RDTSC (0F 31): EDX:EAX = icount + tsc_offset, upper halves zeroed.
+ * RDTSC (0F 31): EDX:EAX = cpu_time() + tsc_offset, upper halves zeroed.
  * #GP(0) at CPL > 0 when CR4.TSD is set. cpu_run adds a block's
  * instructions to icount when the block ends; RDTSC is INSN_SYNC, so it
  * always starts its own block and icount is exact when it runs.
@@ -133,7 +142,7 @@ static int op_rdtsc(struct cpu *c, const struct insn *i)
 {
 	if ((c->cr4 & CR4_TSD) && c->cpl != 0)
 		return cpu_raise(c, VEC_GP, true, 0);
-	u64 tsc = c->icount + c->tsc_offset;
+	u64 tsc = cpu_time(c) + c->tsc_offset;
 	c->r[RAX] = (u32)tsc;
 	c->r[RDX] = tsc >> 32;
 	return EXEC_NEXT;
@@ -146,24 +155,13 @@ static int op_ud2(struct cpu *c, const struct insn *i)
 }
 
 /*
- * INT3 (CC): #BP is a trap, so the RIP saved for it is that of the next
- * instruction (SDM Vol. 3A 6.5, Exception Classifications: a trap's
- * return address is the instruction after the trapping one). With no IDT
- * to deliver through, the exception ends the run and the report shows
- * RIP; advancing it here makes the report show what the handler would
- * have seen. This is the one EXEC_FAULT that moves RIP.
- */
-static int op_int3(struct cpu *c, const struct insn *i)
-{
-	c->r[REG_RIP] += i->len;
-	return cpu_raise(c, VEC_BP, false, 0);
-}
-
-/*
- * HLT (F4): CPL 0 only, else #GP(0). Nothing can raise an interrupt yet,
- * so whatever RFLAGS.IF says the vCPU halts for good: it stops with RIP
- * after HLT (where an interrupt handler would return to) and the machine
- * reports the halt.
+ * HLT (F4): CPL 0 only, else #GP(0). The vCPU halts with RIP after HLT,
+ * where an interrupt handler returns to. The run loop wakes it when an
+ * interrupt can be delivered (RFLAGS.IF = 1, the APIC has one), at once
+ * if one is already pending; otherwise cpu_run returns CPU_STOP_HLT and
+ * the machine lets time pass (idle) until the APIC timer or another
+ * vCPU's IPI brings one. With IF = 0 nothing can, and the machine ends
+ * the run when no vCPU can go on.
  */
 static int op_hlt(struct cpu *c, const struct insn *i)
 {
@@ -181,9 +179,12 @@ static inline bool iopl_ok(const struct cpu *c)
 }
 
 /*
- * CLI (FA) and STI (FB). IF is not a lazy flag, so RFLAGS is edited
- * directly. STI's one-instruction interrupt shadow is not modeled: there
- * are no interrupts to hold off yet.
+ * CLI (FA) and STI (FB), allowed when CPL <= IOPL, else #GP(0). IF is not
+ * a lazy flag, so RFLAGS is edited directly. STI that sets IF holds
+ * interrupts off until the next instruction has retired (SDM Vol. 2B
+ * STI: so `STI; HLT` cannot lose a wake-up and `STI; RET` returns
+ * first): the selector makes STI start its own block, so icount is exact
+ * here and shadow_at is the count once STI has retired.
  */
 static int op_cli(struct cpu *c, const struct insn *i)
 {
@@ -197,7 +198,11 @@ static int op_sti(struct cpu *c, const struct insn *i)
 {
 	if (!iopl_ok(c))
 		return cpu_raise(c, VEC_GP, true, 0);
-	c->rflags |= RFLAGS_IF;
+	if (!(c->rflags & RFLAGS_IF)) {
+		c->rflags |= RFLAGS_IF;
+		c->shadow_at = c->icount + 1;
+		cpu_kick(c);
+	}
 	return EXEC_NEXT;
 }
 
@@ -318,8 +323,11 @@ static int strio_run(struct cpu *c, const struct insn *i, strio_fn once)
 	}
 	u64 cmask = (i->flags & INSN_ADDR32) ? 0xffffffffULL : ~0ULL;
 	for (unsigned n = 0; c->r[RCX] & cmask; n++) {
-		if (n == STRIO_CHUNK || c->stop_request)
+		if (n == STRIO_CHUNK || c->stop_request) {
+			if (c->stop_request)
+				cpu_kick(c); // the run loop sees stop requests when it services events
 			return EXEC_RETRY;
+		}
 		if (once(c, i, delta))
 			return EXEC_FAULT;
 		c->r[RCX] = (c->r[RCX] - 1) & cmask;
@@ -348,10 +356,9 @@ static insn_fn sel_one(struct insn *i, const ZydisDecodedInstruction *zi, const 
 	case ZYDIS_MNEMONIC_CPUID: return op_cpuid;
 	case ZYDIS_MNEMONIC_RDTSC: i->flags |= INSN_SYNC | INSN_TERM; return op_rdtsc;
 	case ZYDIS_MNEMONIC_UD2: return op_ud2;
-	case ZYDIS_MNEMONIC_INT3: return op_int3;
 	case ZYDIS_MNEMONIC_HLT: return op_hlt;
 	case ZYDIS_MNEMONIC_CLI: return op_cli;
-	case ZYDIS_MNEMONIC_STI: return op_sti;
+	case ZYDIS_MNEMONIC_STI: i->flags |= INSN_SYNC | INSN_TERM; return op_sti;
 	default: return NULL;
 	}
 }
@@ -409,7 +416,7 @@ const struct op_entry exec_sys_ops[] = {
 	{ ZYDIS_MNEMONIC_PREFETCHNTA, sel_nop }, { ZYDIS_MNEMONIC_PREFETCHT0, sel_nop },
 	{ ZYDIS_MNEMONIC_PREFETCHT1, sel_nop }, { ZYDIS_MNEMONIC_PREFETCHT2, sel_nop },
 	{ ZYDIS_MNEMONIC_CPUID, sel_one },   { ZYDIS_MNEMONIC_RDTSC, sel_one },
-	{ ZYDIS_MNEMONIC_UD2, sel_one },     { ZYDIS_MNEMONIC_INT3, sel_one },
+	{ ZYDIS_MNEMONIC_UD2, sel_one },
 	{ ZYDIS_MNEMONIC_HLT, sel_one },     { ZYDIS_MNEMONIC_CLI, sel_one },
 	{ ZYDIS_MNEMONIC_STI, sel_one },     { ZYDIS_MNEMONIC_IN, sel_in },
 	{ ZYDIS_MNEMONIC_OUT, sel_out },     { ZYDIS_MNEMONIC_INSB, sel_strio },

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The 4-level paging walk (SDM Vol. 3A 4.5) behind TLB misses: 4 KiB,
- * 2 MiB and 1 GiB pages, P, R/W, U/S, NX, CR0.WP, reserved bits, and the
- * accessed and dirty flags, which are set as the walk uses the entries.
+ * 2 MiB and 1 GiB pages, P, R/W, U/S, XD with EFER.NXE, reserved bits,
+ * the access rights of 4.6 (CR0.WP, CR4.SMEP, CR4.SMAP with RFLAGS.AC),
+ * #PF error codes (4.7) and the accessed and dirty flags (4.8).
+ *
+ * A translation that succeeds fills one TLB slot with the rights of all
+ * three access kinds in the mode of the access (mmu.h), computed once
+ * here so that hits need no test. A translation that faults changes
+ * nothing in the tables: A and D are set only for accesses that go
+ * ahead (4.8 lets A be set early; D must not be set for a write that
+ * faults). PWT, PCD and PAT are accepted and mean nothing (no cache
+ * model); protection keys are absent (CR4.PKE cannot be set).
  *
  * Guest-physical addresses are host-physical here: EPT (a later layer)
  * will translate them. Addresses beyond RAM are not memory: table reads
@@ -12,18 +21,18 @@
  */
 #include <string.h>
 
-#include "cpu/access.h"
-#include "cpu/cpu.h"
+#include "cpu/dcache.h"
 #include "mem/mem.h"
-#include "mmu/mmu.h"
+#include "mmu/tlb.h"
 
-/* Page-table entry bits (SDM Vol. 3A table 4-19 and following). */
+/* Paging-structure entry bits (SDM Vol. 3A tables 4-15 to 4-20). */
 #define PTE_P (1ULL << 0)
 #define PTE_RW (1ULL << 1)
 #define PTE_US (1ULL << 2)
 #define PTE_A (1ULL << 5)
 #define PTE_D (1ULL << 6)
 #define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR (((1ULL << MAXPHYADDR) - 1) & PAGE_MASK) // bits M-1:12
 
@@ -35,9 +44,12 @@
 #define PFEC_I (1u << 4)
 
 struct walk {
-	u64 leaf;     // leaf entry
-	hpa_t frame;  // physical address of the 4 KiB frame holding gva
-	bool rw, us, nx; // combined over all levels
+	hpa_t pa[4];    // physical address of the entry used at each step, PML4E first
+	u64 e[4];       // those entries
+	unsigned n;     // entries used
+	unsigned shift; // page size: 12, 21 or 30
+	hpa_t frame;    // physical address of the 4 KiB frame holding gva
+	bool rw, us, nx; // R/W and U/S ANDed, XD ORed over all levels
 };
 
 static u64 read_entry(struct mem *m, hpa_t pa)
@@ -49,13 +61,18 @@ static u64 read_entry(struct mem *m, hpa_t pa)
 	return v;
 }
 
-static void write_entry(struct mem *m, hpa_t pa, u64 v)
+/* Writes an entry back (A/D update); a table page may also hold decoded code. */
+static void write_entry(struct cpu *c, hpa_t pa, u64 v)
 {
-	if (pa + 8 <= m->size)
-		memcpy(m->ram + pa, &v, 8);
+	struct mem *m = c->mem;
+	if (pa + 8 > m->size)
+		return;
+	if (m->code[pa >> PAGE_SHIFT])
+		dcache_invalidate_page(c->dc, pa & PAGE_MASK);
+	memcpy(m->ram + pa, &v, 8);
 }
 
-/* Reserved bits of an entry at `level` (4 = PML4 ... 1 = PT); SDM Vol. 3A table 4-20 and following. */
+/* Reserved bits of an entry at `level` (4 = PML4 ... 1 = PT); SDM Vol. 3A tables 4-15 to 4-20. */
 static u64 reserved_mask(const struct cpu *c, unsigned level, u64 e)
 {
 	u64 rsv = ((1ULL << 52) - 1) & ~((1ULL << MAXPHYADDR) - 1);
@@ -70,31 +87,13 @@ static u64 reserved_mask(const struct cpu *c, unsigned level, u64 e)
 	return rsv;
 }
 
-static u32 error_code(const struct cpu *c, enum access acc, u32 bits)
-{
-	u32 ec = bits;
-	if (acc == ACC_WRITE)
-		ec |= PFEC_W;
-	if (c->cpl == 3)
-		ec |= PFEC_U;
-	if (acc == ACC_EXEC && (c->efer & EFER_NXE))
-		ec |= PFEC_I;
-	return ec;
-}
-
-static u8 *page_fault(struct cpu *c, gva_t gva, enum access acc, u32 bits)
-{
-	c->cr2 = gva;
-	cpu_raise(c, VEC_PF, true, error_code(c, acc, bits));
-	return NULL;
-}
-
-/* Walks the tables for gva; returns 0 or the #PF error bits (P and/or RSVD) of a failed walk. */
-static u32 walk(struct cpu *c, gva_t gva, bool dirty, struct walk *w)
+/* Walks the tables for gva; returns 0, or the #PF error bits of a failed walk (P = 0 is bit 31). */
+static u32 walk(struct cpu *c, gva_t gva, struct walk *w)
 {
 	hpa_t table = c->cr3 & PTE_ADDR;
 	w->rw = w->us = true;
 	w->nx = false;
+	w->n = 0;
 	for (unsigned level = 4; level >= 1; level--) {
 		hpa_t pa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
 		u64 e = read_entry(c->mem, pa);
@@ -102,16 +101,14 @@ static u32 walk(struct cpu *c, gva_t gva, bool dirty, struct walk *w)
 			return 1u << 31; // not present: error code P = 0
 		if (e & reserved_mask(c, level, e))
 			return PFEC_P | PFEC_RSVD;
+		w->pa[w->n] = pa;
+		w->e[w->n++] = e;
 		w->rw &= !!(e & PTE_RW);
 		w->us &= !!(e & PTE_US);
 		w->nx |= !!(e & PTE_NX);
-		bool leaf = level == 1 || (level <= 3 && (e & PTE_PS));
-		u64 set = PTE_A | (leaf && dirty ? PTE_D : 0);
-		if ((e & set) != set)
-			write_entry(c->mem, pa, e |= set);
-		if (leaf) {
-			u64 page_mask = (1ULL << (12 + 9 * (level - 1))) - 1;
-			w->leaf = e;
+		if (level == 1 || (e & PTE_PS)) {
+			w->shift = 12 + 9 * (level - 1);
+			u64 page_mask = (1ULL << w->shift) - 1;
 			w->frame = ((e & PTE_ADDR & ~page_mask) | (gva & page_mask)) & PAGE_MASK;
 			return 0;
 		}
@@ -120,30 +117,68 @@ static u32 walk(struct cpu *c, gva_t gva, bool dirty, struct walk *w)
 	return 0;
 }
 
-static bool allowed(const struct cpu *c, const struct walk *w, enum access acc)
+/*
+ * The access rights of SDM Vol. 3A 4.6 for `acc` in `mode`. A page is
+ * user-mode accessible when U/S = 1 at every level. Supervisor data
+ * accesses to such pages are refused under CR4.SMAP unless the mode has
+ * AC = 1 (explicit accesses only: implicit ones use TLB_MODE_SYS).
+ */
+static bool allowed(const struct cpu *c, const struct walk *w, enum access acc, unsigned mode)
 {
-	if (c->cpl == 3 && !w->us)
+	bool user = tlb_mode_is_user(mode);
+	if (user && !w->us)
 		return false;
-	switch (acc) {
-	case ACC_WRITE: return w->rw || (c->cpl < 3 && !(c->cr0 & CR0_WP));
-	case ACC_EXEC: return !(w->nx && (c->efer & EFER_NXE));
-	default: return true;
+	if (acc == ACC_EXEC) {
+		if (w->nx && (c->efer & EFER_NXE))
+			return false;
+		return user || !(w->us && (c->cr4 & CR4_SMEP));
+	}
+	if (!user && w->us && (c->cr4 & CR4_SMAP) && !(mode & TLB_MODE_AC))
+		return false;
+	return acc == ACC_READ || w->rw || (!user && !(c->cr0 & CR0_WP));
+}
+
+static u32 error_code(const struct cpu *c, enum access acc, unsigned mode, u32 bits)
+{
+	u32 ec = bits;
+	if (acc == ACC_WRITE)
+		ec |= PFEC_W;
+	if (tlb_mode_is_user(mode))
+		ec |= PFEC_U;
+	if (acc == ACC_EXEC && (c->efer & EFER_NXE || c->cr4 & CR4_SMEP))
+		ec |= PFEC_I;
+	return ec;
+}
+
+static u8 *page_fault(struct cpu *c, gva_t gva, enum access acc, unsigned mode, u32 bits)
+{
+	c->cr2 = gva;
+	cpu_raise(c, VEC_PF, true, error_code(c, acc, mode, bits));
+	return NULL;
+}
+
+/* Sets A in every entry the walk used and, for a write, D in the leaf (SDM Vol. 3A 4.8). */
+static void set_accessed(struct cpu *c, struct walk *w, bool write)
+{
+	for (unsigned k = 0; k < w->n; k++) {
+		u64 set = PTE_A | (write && k == w->n - 1 ? PTE_D : 0);
+		if ((w->e[k] & set) != set)
+			write_entry(c, w->pa[k], w->e[k] |= set);
 	}
 }
 
-static void fill_tlb(struct cpu *c, gva_t gva, const struct walk *w, u8 *host, bool ram)
+static void fill(struct cpu *c, gva_t gva, const struct walk *w, unsigned mode, u8 *host, bool ram)
 {
-	struct tlb_entry *e = &c->tlb.e[(gva >> PAGE_SHIFT) & (TLB_ENTRIES - 1)];
-	gva_t page = gva & PAGE_MASK;
-	e->host = host;
-	e->hpa = w->frame;
-	e->tag[ACC_READ] = allowed(c, w, ACC_READ) ? page : TLB_NO_TAG;
-	e->tag[ACC_EXEC] = ram && allowed(c, w, ACC_EXEC) ? page : TLB_NO_TAG;
-	bool writable = ram && allowed(c, w, ACC_WRITE) && (w->leaf & PTE_D) && !c->mem->code[w->frame >> PAGE_SHIFT];
-	e->tag[ACC_WRITE] = writable ? page : TLB_NO_TAG;
+	u64 leaf = w->e[w->n - 1];
+	bool ok[3];
+	ok[ACC_READ] = allowed(c, w, ACC_READ, mode);
+	ok[ACC_EXEC] = ram && allowed(c, w, ACC_EXEC, mode);
+	ok[ACC_WRITE] = ram && allowed(c, w, ACC_WRITE, mode) && (leaf & PTE_D) && !c->mem->code[w->frame >> PAGE_SHIFT];
+	bool global = (leaf & PTE_G) && (c->cr4 & CR4_PGE);
+	tlb_fill(&c->tlb, gva, mode, ok, host, w->frame, w->shift, global);
 }
 
-u8 *mmu_translate(struct cpu *c, gva_t gva, enum access acc)
+u8 *mmu_translate_mode(struct cpu *c, gva_t gva, enum access acc, unsigned mode)
 {
 	if (!mmu_is_canonical(gva)) {
 		cpu_raise(c, VEC_GP, true, 0);
@@ -152,19 +187,25 @@ u8 *mmu_translate(struct cpu *c, gva_t gva, enum access acc)
 		return NULL;
 	}
 	struct walk w;
-	u32 bad = walk(c, gva, acc == ACC_WRITE, &w);
+	u32 bad = walk(c, gva, &w);
 	if (bad)
-		return page_fault(c, gva, acc, bad & ~(1u << 31));
-	if (!allowed(c, &w, acc))
-		return page_fault(c, gva, acc, PFEC_P);
+		return page_fault(c, gva, acc, mode, bad & ~(1u << 31));
+	if (!allowed(c, &w, acc, mode))
+		return page_fault(c, gva, acc, mode, PFEC_P);
 	bool ram = mem_is_ram(c->mem, w.frame);
 	if (!ram && acc == ACC_EXEC) {
 		cpu_raise(c, VEC_UD, false, 0);
 		return NULL;
 	}
+	set_accessed(c, &w, acc == ACC_WRITE);
 	u8 *host = ram ? c->mem->ram + w.frame : c->mem->ones;
-	fill_tlb(c, gva, &w, host, ram);
+	fill(c, gva, &w, mode, host, ram);
 	if (!ram && acc == ACC_WRITE)
 		return c->mem->sink + (gva & ~PAGE_MASK);
 	return host + (gva & ~PAGE_MASK);
+}
+
+u8 *mmu_translate(struct cpu *c, gva_t gva, enum access acc)
+{
+	return mmu_translate_mode(c, gva, acc, tlb_cpu_mode(c));
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cpu/dcache.h"
+#include "vmm/boot.h"
 #include "vmm/machine.h"
 
 #define EXIT_USAGE 2
@@ -28,14 +29,15 @@ static const char main_usage[] =
 	"memory-protection hardware.\n"
 	"\n"
 	"commands:\n"
-	"  run GUEST.elf   run a freestanding 64-bit guest (see `facet run --help`)\n"
+	"  run GUEST.elf [-- APP.elf ...]\n"
+	"                  run a freestanding 64-bit guest (see `facet run --help`)\n"
 	"  help            show this text\n"
 	"\n"
 	"options:\n"
 	"  -h, --help      show this text\n";
 
 static const char run_usage[] =
-	"usage: facet run [OPTIONS] GUEST.elf\n"
+	"usage: facet run [OPTIONS] GUEST.elf [-- APP.elf ...]\n"
 	"\n"
 	"Loads a statically linked ELF64 x86-64 executable into guest RAM at its\n"
 	"physical addresses and starts it in 64-bit mode at CPL 0, with RAM\n"
@@ -48,10 +50,21 @@ static const char run_usage[] =
 	"An exception the guest does not handle ends the run with a report on\n"
 	"stderr: vector, error code, RIP, the instruction there and the registers.\n"
 	"\n"
+	"Files after `--` are modules: their bytes are placed, page aligned, in\n"
+	"guest memory after the guest image and listed in the boot information\n"
+	"with their basenames (a guest kernel loads them as its processes).\n"
+	"\n"
+	"Every vCPU starts at the entry point, with RSI = its APIC ID (0 to N-1)\n"
+	"and its own 16 KiB slice of the boot stack. The vCPUs take turns of a\n"
+	"fixed number of instructions, so a run with the same inputs is the same\n"
+	"run every time; the guest runtime of guest/lib parks vCPUs other than 0.\n"
+	"\n"
 	"options:\n"
 	"  --mem SIZE        guest RAM, a multiple of 2 MiB (suffix K, M or G;\n"
 	"                    plain numbers are MiB; default 256M)\n"
 	"  --cmdline TEXT    command line handed to the guest (default empty)\n"
+	"  --cpus N          vCPUs, 1 to 64 (default 2)\n"
+	"  --quantum N       instructions per vCPU turn (default 10000)\n"
 	"  --max-insns N     stop after N instructions (exit status 4)\n"
 	"  --stats           print run statistics as one JSON line on stderr\n"
 	"  -h, --help        show this text\n"
@@ -119,15 +132,30 @@ static double now(void)
 
 static void print_stats(const struct machine *mc, double secs, enum run_result r)
 {
-	static const char *const results[] = { "exit", "exception", "halt", "limit" };
+	static const char *const results[] = { "exit", "exception", "halt", "limit", "triple_fault" };
 	const struct dcache_stats *ds = dcache_stats(mc->dc);
 	u64 n = machine_icount(mc);
 	fprintf(stderr,
-		"{\"result\":\"%s\",\"exit_status\":%u,\"instructions\":%llu,\"seconds\":%.6f,\"mips\":%.2f,"
+		"{\"result\":\"%s\",\"exit_status\":%u,\"cpus\":%u,\"instructions\":%llu,\"seconds\":%.6f,\"mips\":%.2f,"
 		"\"blocks_built\":%llu,\"insns_decoded\":%llu,\"code_pages_invalidated\":%llu,\"dcache_flushes\":%llu}\n",
-		results[r], mc->exit_status, (unsigned long long)n, secs, secs > 0 ? n / secs / 1e6 : 0.0,
+		results[r], mc->exit_status, mc->ncpus, (unsigned long long)n, secs, secs > 0 ? n / secs / 1e6 : 0.0,
 		(unsigned long long)ds->blocks_built, (unsigned long long)ds->insns_decoded,
 		(unsigned long long)ds->pages_invalidated, (unsigned long long)ds->flushes);
+}
+
+/* Parses a whole number from 1 to max for option opt into *out; prints why and returns -1 if it is not one. */
+static int parse_count(const char *opt, const char *arg, u64 max, u64 *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || *arg == '-' || v < 1 || v > max) {
+		fprintf(stderr, "facet run: bad %s '%s': give a number from 1 to %llu\n", opt, arg,
+			(unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 struct run_opts {
@@ -135,17 +163,45 @@ struct run_opts {
 	u64 max_insns;
 	bool stats;
 	const char *path;
+	char **apps;     // module files given after `--`
+	unsigned napps;
 };
+
+/*
+ * Returns the index of the `--` that ends the options and the guest file,
+ * or argc when there is none. A `--` that is the argument of an option
+ * (`--cmdline --`) does not count.
+ */
+static int find_modules_mark(int argc, char **argv, const struct option *longopts)
+{
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--"))
+			return k;
+		if (strncmp(argv[k], "--", 2) || strchr(argv[k], '='))
+			continue;
+		for (const struct option *lo = longopts; lo->name; lo++)
+			if (!strcmp(argv[k] + 2, lo->name) && lo->has_arg == required_argument)
+				k++;
+	}
+	return argc;
+}
 
 static int parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "mem", required_argument, NULL, 'm' },       { "cmdline", required_argument, NULL, 'c' },
 		{ "max-insns", required_argument, NULL, 'n' }, { "stats", no_argument, NULL, 's' },
+		{ "cpus", required_argument, NULL, 'p' },      { "quantum", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
-	*o = (struct run_opts){ .cfg = { .mem_size = 256ULL << 20, .ncpus = 1, .cmdline = "", .console = stdout } };
-	int ch;
+	*o = (struct run_opts){ .cfg = { .mem_size = 256ULL << 20, .ncpus = 2, .cmdline = "", .console = stdout } };
+	int ch, mark = find_modules_mark(argc, argv, longopts);
+	u64 v;
+	if (mark < argc) {
+		o->apps = argv + mark + 1;
+		o->napps = (unsigned)(argc - mark - 1);
+		argc = mark;
+	}
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -158,6 +214,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 'c': o->cfg.cmdline = optarg; break;
 		case 'n': o->max_insns = strtoull(optarg, NULL, 0); break;
 		case 's': o->stats = true; break;
+		case 'p':
+			if (parse_count("--cpus", optarg, MACHINE_MAX_CPUS, &v))
+				return -1;
+			o->cfg.ncpus = (unsigned)v;
+			break;
+		case 'q':
+			if (parse_count("--quantum", optarg, UINT32_MAX, &o->cfg.quantum))
+				return -1;
+			break;
 		case 'h': fputs(run_usage, stdout); exit(0);
 		default: fprintf(stderr, "facet run: see `facet run --help`\n"); return -1;
 		}
@@ -168,6 +233,35 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	o->path = argv[optind];
 	return 0;
+}
+
+/* Reads the module files and hands them to the guest; prints one line and returns -1 on an error. */
+static int load_apps(struct machine *mc, const struct run_opts *o)
+{
+	struct boot_module *mods = calloc(o->napps ? o->napps : 1, sizeof(*mods));
+	int rc = -1;
+	unsigned n = 0;
+	char err[256];
+	if (!mods) {
+		fprintf(stderr, "facet run: out of host memory for %u modules\n", o->napps);
+		return -1;
+	}
+	for (; n < o->napps; n++) {
+		mods[n].name = o->apps[n];
+		if (!(mods[n].data = read_file(o->apps[n], &mods[n].len))) {
+			fprintf(stderr, "facet run: cannot read %s: %s\n", o->apps[n], strerror(errno));
+			goto out;
+		}
+	}
+	if (machine_add_modules(mc, mods, n, err, sizeof(err)))
+		fprintf(stderr, "facet run: %s\n", err);
+	else
+		rc = 0;
+out:
+	for (unsigned k = 0; k < n; k++)
+		free((void *)mods[k].data);
+	free(mods);
+	return rc;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -191,6 +285,10 @@ static int cmd_run(int argc, char **argv)
 	int status = EXIT_USAGE;
 	if (machine_load(mc, elf, len, err, sizeof(err))) {
 		fprintf(stderr, "facet run: %s: %s\n", o.path, err);
+		goto out;
+	}
+	if (load_apps(mc, &o)) {
+		status = EXIT_USAGE;
 		goto out;
 	}
 	double t0 = now();

@@ -76,7 +76,7 @@ int boot_setup(struct mem *m, const struct elf_image *img, const char *cmdline, 
 	build_identity_map(m);
 	struct facet_bootinfo bi = {
 		.magic = FACET_BOOTINFO_MAGIC,
-		.version = 1,
+		.version = 2,
 		.ncpus = ncpus,
 		.mem_size = m->size,
 		.cmdline = FACET_BOOTINFO_ADDR + sizeof(bi),
@@ -92,10 +92,71 @@ int boot_setup(struct mem *m, const struct elf_image *img, const char *cmdline, 
 	return 0;
 }
 
+/* Returns the part of path after its last '/'. */
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Checks the modules' names and that they fit between free_start and the boot stack; sets *end. */
+static int check_modules(const struct mem *m, const struct facet_bootinfo *bi, const struct boot_module *mods,
+			 unsigned n, u64 *end, char *err, size_t errlen)
+{
+	if (n > FACET_MODULES_MAX) {
+		snprintf(err, errlen, "too many modules (%u, at most %d)", n, FACET_MODULES_MAX);
+		return -1;
+	}
+	u64 pa = bi->free_start + ((n * sizeof(struct facet_module) + PAGE_SIZE - 1) & PAGE_MASK);
+	for (unsigned k = 0; k < n; k++) {
+		const char *name = basename_of(mods[k].name);
+		if (strlen(name) >= FACET_MODULE_NAME_MAX) {
+			snprintf(err, errlen, "%s: module name longer than %d bytes", mods[k].name, FACET_MODULE_NAME_MAX - 1);
+			return -1;
+		}
+		if (pa > bi->stack_bottom || mods[k].len > bi->stack_bottom - pa) {
+			snprintf(err, errlen, "%s: out of guest memory for the modules (%llu MiB of RAM); raise --mem",
+				 mods[k].name, (unsigned long long)(m->size >> 20));
+			return -1;
+		}
+		pa = (pa + mods[k].len + PAGE_SIZE - 1) & PAGE_MASK;
+	}
+	*end = pa;
+	return 0;
+}
+
+int boot_add_modules(struct mem *m, const struct boot_module *mods, unsigned n, char *err, size_t errlen)
+{
+	struct facet_bootinfo bi;
+	memcpy(&bi, m->ram + FACET_BOOTINFO_ADDR, sizeof(bi));
+	u64 end;
+	if (check_modules(m, &bi, mods, n, &end, err, errlen))
+		return -1;
+	if (!n)
+		return 0;
+	u64 table = bi.free_start;
+	u64 pa = table + ((n * sizeof(struct facet_module) + PAGE_SIZE - 1) & PAGE_MASK);
+	for (unsigned k = 0; k < n; k++) {
+		struct facet_module fm = { .addr = pa, .size = mods[k].len };
+		strcpy(fm.name, basename_of(mods[k].name));
+		memcpy(m->ram + table + k * sizeof(fm), &fm, sizeof(fm));
+		if (mods[k].len)
+			memcpy(m->ram + pa, mods[k].data, mods[k].len);
+		pa = (pa + mods[k].len + PAGE_SIZE - 1) & PAGE_MASK;
+	}
+	bi.modules = table;
+	bi.nmodules = n;
+	bi.free_start = end;
+	memcpy(m->ram + FACET_BOOTINFO_ADDR, &bi, sizeof(bi));
+	return 0;
+}
+
 void boot_cpu(struct cpu *c, const struct mem *m, u64 entry)
 {
+	_Static_assert(FACET_BOOT_STACK_SLICE * 64 <= BOOT_STACK_SIZE, "a boot stack slice for each of 64 vCPUs");
 	c->r[REG_RIP] = entry;
-	c->r[RSP] = m->size;
+	c->r[RSP] = m->size - c->id * FACET_BOOT_STACK_SLICE;
+	c->r[RSI] = c->id;
 	c->r[RDI] = FACET_BOOTINFO_ADDR;
 	c->cr3 = PML4_ADDR;
 	tlb_flush_all(&c->tlb);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The report printed when a run ends badly: an exception the guest did
- * not handle, or a halt nothing can wake. It names the vector, error
+ * not handle (no IDT), a triple fault (the shutdown a real machine would
+ * do: the report names the fault and the event that led to it), or a
+ * halt nothing can wake. It names the vector, error
  * code and RIP, formats the instruction at RIP and dumps the registers.
  */
 #include <stdio.h>
@@ -38,6 +40,17 @@ static size_t peek_code(struct cpu *c, u8 *buf)
 	return n;
 }
 
+/* Prints "N (name), error code E, address A" for one event. */
+static void print_exception(const struct cpu *c, const struct exception *e, FILE *out)
+{
+	const char *name = e->vector < 32 && vector_names[e->vector] ? vector_names[e->vector] : "interrupt";
+	fprintf(out, "%u (%s)", e->vector, name);
+	if (e->has_error)
+		fprintf(out, ", error code %#x", e->error);
+	if (e->vector == VEC_PF)
+		fprintf(out, ", address %#llx", (unsigned long long)c->cr2);
+}
+
 static void dump_registers(struct cpu *c, FILE *out)
 {
 	static const char *const names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -49,6 +62,9 @@ static void dump_registers(struct cpu *c, FILE *out)
 	fprintf(out, "  fs.base %016llx  gs.base %016llx  instructions retired %llu\n",
 		(unsigned long long)c->seg_base[SEG_FS], (unsigned long long)c->seg_base[SEG_GS],
 		(unsigned long long)c->icount);
+	fprintf(out, "  cs %04x  ss %04x  cpl %u  cr0 %08llx  cr4 %08llx  efer %llx  kernel_gs.base %016llx\n",
+		c->seg[SREG_CS].sel, c->seg[SREG_SS].sel, c->cpl, (unsigned long long)c->cr0, (unsigned long long)c->cr4,
+		(unsigned long long)c->efer, (unsigned long long)c->kernel_gs_base);
 }
 
 void machine_report(struct machine *mc, enum run_result r, FILE *out)
@@ -60,15 +76,21 @@ void machine_report(struct machine *mc, enum run_result r, FILE *out)
 	if (n)
 		dis_format(code, n, c->r[REG_RIP], text, sizeof(text));
 	if (r == RUN_EXCEPTION) {
-		const char *name = c->exc.vector < 32 && vector_names[c->exc.vector] ? vector_names[c->exc.vector] : "exception";
-		fprintf(out, "facet: vCPU %u: unhandled exception %u (%s)", c->id, c->exc.vector, name);
-		if (c->exc.has_error)
-			fprintf(out, ", error code %#x", c->exc.error);
-		if (c->exc.vector == VEC_PF)
-			fprintf(out, ", address %#llx", (unsigned long long)c->cr2);
+		fprintf(out, "facet: vCPU %u: unhandled exception ", c->id);
+		print_exception(c, &c->exc, out);
 		fprintf(out, "\n");
-	} else if (r == RUN_HALT) {
+	} else if (r == RUN_TRIPLE_FAULT) {
+		fprintf(out, "facet: vCPU %u: triple fault (shutdown): ", c->id);
+		print_exception(c, &c->exc, out);
+		fprintf(out, " while delivering #DF; the first event was ");
+		print_exception(c, &c->exc_first, out);
+		fprintf(out, "\n  idtr %#llx limit %#x, gdtr %#llx limit %#x, tr %#x, cpl %u\n",
+			(unsigned long long)c->idtr.base, c->idtr.limit, (unsigned long long)c->gdtr.base, c->gdtr.limit,
+			c->seg[SREG_TR].sel, c->cpl);
+	} else if (r == RUN_HALT && !(c->rflags & RFLAGS_IF)) {
 		fprintf(out, "facet: vCPU %u: HLT with interrupts disabled: nothing can wake it\n", c->id);
+	} else if (r == RUN_HALT) {
+		fprintf(out, "facet: vCPU %u: HLT, and every vCPU is halted with no interrupt that can wake one\n", c->id);
 	} else if (r == RUN_LIMIT) {
 		fprintf(out, "facet: instruction limit reached\n");
 	}

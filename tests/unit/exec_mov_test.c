@@ -588,6 +588,7 @@ TEST(exec_mov, pushf_popf)
 	EXPECT_EQ(FIX_STACK, c->r[RSP]);
 	EXPECT_EQ(RFLAGS_AC | RFLAGS_ZF | RFLAGS_DF | RFLAGS_FIXED1, flags_get(c));
 	/* At CPL 3 with IOPL 0, POPF keeps IF and IOPL. */
+	fixture_user_pages(mc);
 	c->cpl = 3;
 	c->rflags = RFLAGS_FIXED1 | RFLAGS_IF;
 	wr64(mc, FIX_STACK - 8, RFLAGS_IOPL | RFLAGS_CF);

@@ -156,19 +156,21 @@ TEST(sys, cpuid_features_are_what_facet_implements)
 	run_cpuid(mc, 1, 0, v);
 	EXPECT_EQ(0x611, v[0]);
 	EXPECT_EQ(0, v[1]); // APIC ID of vCPU 0, nothing else
-	EXPECT_EQ((1u << 13) | (1u << 22) | (1u << 23), v[2]);              // CX16 MOVBE POPCNT; no SSE3..
-	EXPECT_EQ((1u << 4) | (1u << 6) | (1u << 8) | (1u << 15), v[3]); // TSC PAE CX8 CMOV
+	EXPECT_EQ((1u << 13) | (1u << 17) | (1u << 21) | (1u << 22) | (1u << 23), v[2]); // CX16 PCID x2APIC MOVBE POPCNT
+	EXPECT_EQ((1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) | (1u << 15) |
+			  (1u << 16),
+		  v[3]); // DE TSC MSR PAE CX8 APIC PGE CMOV PAT
 	EXPECT_EQ(0, v[3] & 1);                                           // no FPU
 	EXPECT_EQ(0, v[3] & (3u << 25));                                  // no SSE, SSE2
 	run_cpuid(mc, 7, 0, v);
 	EXPECT_EQ(0, v[0]);
-	EXPECT_EQ((1u << 3) | (1u << 8), v[1]); // BMI1 BMI2
+	EXPECT_EQ((1u << 3) | (1u << 7) | (1u << 8) | (1u << 10) | (1u << 20), v[1]); // BMI1 SMEP BMI2 INVPCID SMAP
 	EXPECT_EQ(0, v[2] | v[3]);
 	run_cpuid(mc, 7, 1, v);
 	EXPECT_EQ(0, v[0] | v[1] | v[2] | v[3]);
 	run_cpuid(mc, 0x80000001u, 0, v);
 	EXPECT_EQ((1u << 0) | (1u << 5), v[2]);                 // LAHF/SAHF, ABM (LZCNT)
-	EXPECT_EQ((1u << 20) | (1u << 26) | (1u << 29), v[3]); // NX, 1-GiB pages, LM; no SYSCALL, RDTSCP
+	EXPECT_EQ((1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29), v[3]); // SYSCALL NX 1-GiB RDTSCP LM
 	run_cpuid(mc, 4, 0, v);
 	EXPECT_EQ(0, v[0] | v[1] | v[2] | v[3]);
 	/* Out of range: the highest basic leaf (7) answers, as on Intel. */

@@ -54,6 +54,26 @@ enum cpu_stop fixture_step(struct machine *mc, unsigned n)
 	return CPU_STOP_BUDGET;
 }
 
+/* Sets U/S in the present entries of the table at pa (level 4 = PML4) and the tables below them. */
+static void set_user(struct machine *mc, u64 pa, unsigned level)
+{
+	for (unsigned k = 0; k < 512; k++) {
+		u64 *e = (u64 *)(mc->mem.ram + pa) + k;
+		if (!(*e & 1))
+			continue;
+		*e |= 4;
+		u64 next = *e & 0xffffffffff000ULL;
+		if (level > 1 && !(*e & 0x80) && next + PAGE_SIZE <= mc->mem.size)
+			set_user(mc, next, level - 1);
+	}
+}
+
+void fixture_user_pages(struct machine *mc)
+{
+	set_user(mc, mc->cpus[0].cr3 & 0xffffffffff000ULL, 4);
+	tlb_flush_all(&mc->cpus[0].tlb);
+}
+
 enum cpu_stop fixture_run(struct machine *mc, u64 budget)
 {
 	return cpu_run(&mc->cpus[0], budget);

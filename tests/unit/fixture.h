@@ -26,6 +26,11 @@ void fixture_load(struct machine *mc, const void *code, size_t len);
 void *fixture_ptr(struct machine *mc, u64 gpa);
 /* Single-steps n instructions; returns the enum cpu_stop of the last step that stopped early, or CPU_STOP_BUDGET. */
 enum cpu_stop fixture_step(struct machine *mc, unsigned n);
+/*
+ * Sets U/S in every entry of the boot identity map and flushes the TLB, so
+ * code and data become user-accessible and tests can run at CPL 3.
+ */
+void fixture_user_pages(struct machine *mc);
 /* Runs the decoded-block path (cpu_run) for up to budget instructions. */
 enum cpu_stop fixture_run(struct machine *mc, u64 budget);
 
