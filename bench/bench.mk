@@ -9,6 +9,11 @@
 #
 # Each workload runs under build/facet, qemu-system-x86_64 (TCG) and
 # Bochs; bench/run.sh prints the table and writes $(BUILD)/bench/*.json.
+# The workloads: bench_hash (straight-line arithmetic), bench_branchy
+# (indirect jumps, unpredictable branches), bench_tlb4k and bench_tlb2m
+# (random accesses over 64 MiB through the guest's own page tables, 4 KiB
+# and 2 MiB pages), bench_syscall (SYSCALL/SYSRET in ring 3, CR3 switches
+# between two processes with IRETQ).
 # Until guest/apps/bench_*.c exist, the workload is bench/spin.S's
 # xorshift loop. Run it on an optimised build without sanitizers.
 BENCH_OUT := $(BUILD)/bench

@@ -11,7 +11,7 @@
 #   make demo       build, then run the demo guest under build/facet
 
 GUEST_OUT := $(BUILD)/guest
-GUEST_APPS := sha256 sort arith recurse strings demo bench_hash bench_branchy
+GUEST_APPS := sha256 sort arith recurse strings demo bench_hash bench_branchy bench_tlb4k bench_tlb2m bench_syscall
 GUEST_GCC_OPTS := O0 O2 O3
 GUEST_CLANG_OPTS := O1 O3
 GUEST_HAVE_CLANG := $(shell command -v clang >/dev/null 2>&1 && echo yes)
@@ -50,9 +50,14 @@ $(GUEST_OUT)/%-$(1)-$(2).elf: $(GUEST_OUT)/obj/$(1)-$(2)/apps/%.o \
 endef
 $(foreach v,$(GUEST_VARIANTS),$(eval $(call guest_variant,$(firstword $(subst -, ,$(v))),$(lastword $(subst -, ,$(v))))))
 
+# Apps with an assembly half of their own, guest/apps/APP_asm.S, linked in as well.
+GUEST_ASM_APPS := bench_syscall
+$(foreach v,$(GUEST_VARIANTS),$(foreach a,$(GUEST_ASM_APPS),\
+	$(eval $(GUEST_OUT)/$(a)-$(v).elf: $(GUEST_OUT)/obj/$(v)/apps/$(a)_asm.o)))
+
 # Keep the objects: they are not intermediate files to be deleted after linking.
 GUEST_OBJS := $(foreach v,$(GUEST_VARIANTS),$(patsubst guest/%,$(GUEST_OUT)/obj/$(v)/%.o,\
-	$(basename $(GUEST_LIB_SRC)) $(GUEST_APPS:%=guest/apps/%)))
+	$(basename $(GUEST_LIB_SRC)) $(GUEST_APPS:%=guest/apps/%) $(GUEST_ASM_APPS:%=guest/apps/%_asm)))
 .SECONDARY: $(GUEST_OBJS)
 
 demo: $(FACET) guests
