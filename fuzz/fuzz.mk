@@ -15,7 +15,7 @@
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
-FUZZ_TARGETS ?= fuzz_elf fuzz_exec
+FUZZ_TARGETS ?= fuzz_elf fuzz_exec fuzz_priv
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # -mcx16: clang 14 inlines CMPXCHG16B's 16-byte compare-and-swap only with it (gcc
 # honours exec_atomic.c's target attribute; clang would call a missing library function).
@@ -24,8 +24,10 @@ FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 # Per-target inputs: extra sources and libFuzzer options.
 FUZZ_SRC_fuzz_elf := fuzz/fuzz_elf.c
 FUZZ_SRC_fuzz_exec := fuzz/fuzz_exec.c tests/unit/fixture.c
+FUZZ_SRC_fuzz_priv := fuzz/fuzz_priv.c
 FUZZ_OPTS_fuzz_elf := -max_len=16384
 FUZZ_OPTS_fuzz_exec := -max_len=1052
+FUZZ_OPTS_fuzz_priv := -max_len=4096
 
 ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
 FUZZ_DEPS_OK := $(shell scripts/deps.sh fuzz >&2 && echo ok)
@@ -42,7 +44,7 @@ define fuzz_link
 $(FUZZ_DIR)/$(1): $(FUZZ_SRC_$(1):%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $$@ $$^ $(LDLIBS)
 endef
-$(foreach t,fuzz_elf fuzz_exec,$(eval $(call fuzz_link,$(t))))
+$(foreach t,fuzz_elf fuzz_exec fuzz_priv,$(eval $(call fuzz_link,$(t))))
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)

@@ -167,6 +167,23 @@ static int service_events(struct cpu *c)
 }
 
 /*
+ * Accounts for a delivered fault, which retires nothing: it takes one
+ * instruction's worth of time (idle, and stalls for the machine's limit)
+ * and of this run's budget. Without this, a handler that faults again at
+ * once (its page not present or NX, on an IST stack that never
+ * overflows) would deliver forever inside cpu_run, a hung vCPU on
+ * hardware but a hung host here, with guest time standing still.
+ */
+static void fault_takes_time(struct cpu *c)
+{
+	c->idle++;
+	c->stalls++;
+	c->run_end--; // it was above icount when the block started, so it does not wrap
+	if (c->event_at > c->run_end)
+		c->event_at = c->run_end;
+}
+
+/*
  * Handles a block that ended in a fault or a stop. A fault is delivered
  * through the IDT (cpu_deliver); HLT leaves the decision to
  * service_events (an interrupt may already be pending); any other stop
@@ -176,7 +193,10 @@ static int block_ended(struct cpu *c, int r)
 {
 	if (r == EXEC_FAULT) {
 		int s = cpu_deliver(c, c->exc.vector, EVENT_EXCEPTION, c->exc.has_error, c->exc.error);
-		return s ? s : RUN_ON;
+		if (s)
+			return s;
+		fault_takes_time(c);
+		return RUN_ON;
 	}
 	if (c->halted) {
 		cpu_kick(c);

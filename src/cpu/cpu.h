@@ -168,7 +168,9 @@ struct cpu {
 	bool halted;
 	u64 icount;         // instructions retired
 	u64 event_at;       // icount at which the run loop next services events (cpu_kick: now); see cpu.c
-	u64 idle;           // instructions' worth of time spent halted (the machine adds it while the vCPU waits)
+	u64 idle;           // instructions' worth of time spent halted (the machine adds it while the vCPU waits),
+	                    // or delivering faults (one each, see stalls)
+	u64 stalls;         // faults delivered: each counts as one instruction's worth of time and budget (cpu.c)
 	u64 tsc_offset;     // RDTSC returns cpu_time() + tsc_offset
 	struct mem *mem;    // shared machine memory (not owned)
 	struct dcache *dc;  // shared decode cache (not owned)

@@ -142,6 +142,19 @@ static bool wait_halted(struct cpu *c, u64 end)
 	}
 }
 
+/*
+ * Returns what an instruction limit counts: instructions retired plus
+ * faults delivered (cpu->stalls), so that a vCPU stuck delivering a fault
+ * whose handler faults again still reaches the limit.
+ */
+static u64 limit_progress(const struct machine *mc)
+{
+	u64 n = 0;
+	for (unsigned k = 0; k < mc->ncpus; k++)
+		n += mc->cpus[k].icount + mc->cpus[k].stalls;
+	return n;
+}
+
 /* Instructions c may run now: to the round's end, its next timer expiry or the limit; 0 at the limit. */
 static u64 turn_budget(struct machine *mc, struct cpu *c, u64 max_insns)
 {
@@ -149,7 +162,7 @@ static u64 turn_budget(struct machine *mc, struct cpu *c, u64 max_insns)
 	if (timer < budget)
 		budget = timer;
 	if (max_insns) {
-		u64 done = machine_icount(mc);
+		u64 done = limit_progress(mc);
 		if (done >= max_insns)
 			return 0;
 		if (max_insns - done < budget)

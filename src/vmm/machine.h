@@ -77,7 +77,11 @@ struct boot_module;
 must_check int machine_add_modules(struct machine *mc, const struct boot_module *mods, unsigned n, char *err,
 				   size_t errlen);
 
-/* Runs until the guest exits, faults, halts for good, or max_insns (0: no limit) retire. */
+/*
+ * Runs until the guest exits, faults, halts for good, or max_insns (0: no
+ * limit) retire; faults delivered count toward the limit too (cpu->stalls),
+ * so a vCPU stuck re-faulting in its handler still reaches it.
+ */
 enum run_result machine_run(struct machine *mc, u64 max_insns);
 
 /* Total instructions retired by all vCPUs. */
