@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * The values of the VMX capability MSRs (SDM Vol. 3C appendix A), built
  * from the supported-control lists of caps.h so that the MSRs, the VM-entry

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * VM-entry checks, SDM Vol. 3C 26.2.1 (controls), 26.2.2-26.2.4 (host
  * state) and 26.3.1 (guest state), restricted to the fields Facet models

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * VMCS storage and VMREAD/VMWRITE semantics (SDM Vol. 3C 24.11.2, 30.3).
  * The VMCS is an array of u64, one slot per row of vmcs_fields.def; an
