@@ -87,7 +87,8 @@ static void sweep(const struct decoder *d, const char *run, const unsigned char 
 TEST(guest, every_instruction_implemented)
 {
 	static const char *const apps[] = { "sha256", "sort", "arith", "recurse", "strings",
-					    "demo", "bench_hash", "bench_branchy" };
+					    "demo", "bench_hash", "bench_branchy", "bench_tlb4k", "bench_tlb2m",
+					    "bench_syscall" };
 	static const char *const variants[] = { "gcc-O0", "gcc-O2", "gcc-O3", "clang-O1", "clang-O3" };
 	struct decoder *d = malloc(sizeof(*d));
 	ASSERT_TRUE(d != NULL);
