@@ -5,7 +5,7 @@
  * else; dis.h formats). Each instruction family (exec_*.c) contributes a
  * table of op_entry rows: a mnemonic and a selector that looks at the
  * decoded operands and returns the handler for that form, or NULL when
- * the form is not implemented, which makes the instruction raise #UD.
+ * no handler models the form, which makes the instruction raise #UD.
  */
 #ifndef FACET_DECODE_H
 #define FACET_DECODE_H
@@ -58,12 +58,12 @@ void decoder_init(struct decoder *d);
 
 /*
  * Decodes one instruction from `avail` bytes. On DECODE_OK and
- * DECODE_INVALID *out is a complete insn (an invalid or unimplemented
+ * DECODE_INVALID *out is a complete insn (an invalid or unmodeled
  * instruction gets the #UD handler); on DECODE_SHORT it is untouched.
  */
 enum decode_status decode_one(const struct decoder *d, const u8 *bytes, size_t avail, struct insn *out);
 
-/* Handler that raises #UD: for invalid and not implemented instructions. */
+/* Handler that raises #UD: for invalid instructions and forms no family models. */
 int op_ud(struct cpu *c, const struct insn *i);
 
 #endif
